@@ -1,0 +1,170 @@
+"""The one domain model shared by every source, analyzer, policy and report.
+
+All values are frozen dataclasses: they can be cached, compared, hashed and merged.
+pydantic's TypeAdapter serializes them where they cross a boundary (layer cache, JSON report).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class Severity(enum.IntEnum):
+    """Ordered severity; comparisons (`>=`) drive the CI gate."""
+
+    UNKNOWN = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """Parse a case-insensitive name ("high", "MODERATE" -> MEDIUM)."""
+        key = text.strip().upper()
+        aliases = {"MODERATE": "MEDIUM", "IMPORTANT": "HIGH", "NEGLIGIBLE": "LOW", "NONE": "UNKNOWN"}
+        return cls[aliases.get(key, key)]
+
+
+class PackageType(str, enum.Enum):
+    """Package manager / ecosystem a package was found through (purl types where one exists)."""
+
+    DEB = "deb"
+    APK = "apk"
+    RPM = "rpm"
+    PYTHON = "pypi"
+    NPM = "npm"
+    GOLANG = "golang"
+    GO_STDLIB = "go-stdlib"
+    JAVA = "maven"
+    GEM = "gem"
+    CARGO = "cargo"
+    COMPOSER = "composer"
+    NUGET = "nuget"
+
+    @property
+    def is_os(self) -> bool:
+        return self in (PackageType.DEB, PackageType.APK, PackageType.RPM)
+
+
+class FindingKind(str, enum.Enum):
+    VULNERABILITY = "vulnerability"
+    SECRET = "secret"
+    MALWARE = "malware"
+    CONFIG = "config"
+    HYGIENE = "hygiene"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One image layer: its compressed blob digest, its uncompressed diff_id and the history entry."""
+
+    index: int
+    diff_id: str
+    digest: str | None = None
+    size: int | None = None
+    media_type: str | None = None
+    created_by: str | None = None
+    created: str | None = None
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something was found: a path, optionally inside a layer, optionally a line range."""
+
+    path: str
+    layer_diff_id: str | None = None
+    line: int | None = None
+    end_line: int | None = None
+
+
+@dataclass(frozen=True)
+class OSInfo:
+    """Detected operating system, e.g. family="debian", version="12", codename="bookworm"."""
+
+    family: str
+    version: str = ""
+    codename: str = ""
+    name: str = ""
+    distroless: bool = False
+
+
+@dataclass(frozen=True)
+class Package:
+    """One installed package.
+
+    `name`/`version` are as the package manager reports them. For distro packages, `source_name`
+    and `source_version` name the source package (what distro advisories are keyed on), `epoch`
+    and `release` are split out for rpm. `locations` lists the files that declared the package;
+    `layer` is the layer that introduced it.
+    """
+
+    name: str
+    version: str
+    type: PackageType
+    purl: str = ""
+    source_name: str = ""
+    source_version: str = ""
+    epoch: int | None = None
+    release: str = ""
+    arch: str = ""
+    licenses: tuple[str, ...] = ()
+    locations: tuple[Location, ...] = ()
+    layer: Layer | None = None
+    cataloger: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """Identity used to de-duplicate: type, name, version and the first declaring path."""
+        first = self.locations[0].path if self.locations else ""
+        return (self.type.value, self.name, self.version, first)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: a vulnerability, secret, malware hit, misconfiguration or hygiene issue."""
+
+    id: str
+    kind: FindingKind
+    severity: Severity
+    title: str
+    description: str = ""
+    package: Package | None = None
+    location: Location | None = None
+    aliases: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    fixed_versions: tuple[str, ...] = ()
+    fix_state: str = ""
+    remediation: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    """What was scanned: the reference as given, its kind and, for images, its digests and tags."""
+
+    name: str
+    kind: str
+    digest: str | None = None
+    config_digest: str | None = None
+    repo_tags: tuple[str, ...] = ()
+    architecture: str = ""
+    os: str = ""
+    created: str | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one scan produced."""
+
+    artifact: ArtifactInfo
+    os: OSInfo | None = None
+    layers: tuple[Layer, ...] = ()
+    packages: tuple[Package, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    warnings: tuple[str, ...] = ()
+    tool_version: str = ""
+    generated_at: str = ""
