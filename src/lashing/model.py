@@ -28,7 +28,7 @@ class Severity(enum.IntEnum):
         return cls[aliases.get(key, key)]
 
 
-class PackageType(str, enum.Enum):
+class PackageType(enum.StrEnum):
     """Package manager / ecosystem a package was found through (purl types where one exists)."""
 
     DEB = "deb"
@@ -49,7 +49,7 @@ class PackageType(str, enum.Enum):
         return self in (PackageType.DEB, PackageType.APK, PackageType.RPM)
 
 
-class FindingKind(str, enum.Enum):
+class FindingKind(enum.StrEnum):
     VULNERABILITY = "vulnerability"
     SECRET = "secret"
     MALWARE = "malware"

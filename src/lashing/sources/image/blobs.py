@@ -76,7 +76,9 @@ class HashingReader:
         if self._hash is not None and self._digest is not None:
             actual = f"{self._digest.split(':', 1)[0]}:{self._hash.hexdigest()}"
             if actual != self._digest:
-                raise DigestMismatchError(f"{self._what} digest mismatch: expected {self._digest}, got {actual}")
+                raise DigestMismatchError(
+                    f"{self._what} digest mismatch: expected {self._digest}, got {actual}"
+                )
 
 
 class LayerStream:

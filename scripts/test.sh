@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs (Debian packages, Python packages), then run ruff and pytest.
+# Safe to run repeatedly; used by CI (.ci/run) and by developers alike.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(mmdebstrap umoci skopeo docker-registry rpm apache2-utils zstd db5.3-util golang-go default-jdk-headless time)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "missing Debian packages (install as root): ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+
+export LASHING_CACHE_DIR="${LASHING_CACHE_DIR:-$(mktemp -d /tmp/lashing-test-cache.XXXXXX)}"
+ruff check src tests bench
+python3 -m pytest "$@"

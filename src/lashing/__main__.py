@@ -1,0 +1,5 @@
+"""`python -m lashing`."""
+
+from lashing.cli.main import main
+
+main()

@@ -1,0 +1,147 @@
+"""One pass over a layer (or a directory): every analyzer sees only the files it asked for.
+
+The result, a `LayerAnalysis`, is what the layer cache stores: the layer's file index (for
+provenance: which layer added or deleted a file), its whiteouts and each analyzer's result per path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from lashing.analyzers.interface import AnalysisInput, AnalysisResult, Analyzer, FileInfo
+from lashing.errors import LashingError
+from lashing.sources.image.tarwalk import TarEntry
+
+log = logging.getLogger(__name__)
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A file-index entry; kind is one of TarEntry's kinds."""
+
+    path: str
+    kind: str
+    size: int = 0
+    mode: int = 0
+    link: str = ""
+
+
+@dataclass(frozen=True)
+class PathResult:
+    path: str
+    analyzer: str
+    result: AnalysisResult
+
+
+@dataclass(frozen=True)
+class LayerAnalysis:
+    """Everything learnt from one layer; independent of the layers around it, hence cacheable."""
+
+    diff_id: str
+    files: tuple[FileRecord, ...] = ()
+    whiteouts: tuple[str, ...] = ()
+    opaque_dirs: tuple[str, ...] = ()
+    results: tuple[PathResult, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+
+def analyzer_signature(analyzers: Sequence[Analyzer]) -> str:
+    """Stable text naming every analyzer and its version: part of the cache key."""
+    return ",".join(sorted(f"{a.name}:{a.version}" for a in analyzers))
+
+
+def walk_entries(
+    diff_id: str,
+    entries: Iterable[tuple[TarEntry, Callable[[int], bytes]]],
+    analyzers: Sequence[Analyzer],
+    warnings: list[str],
+    on_file: Callable[[TarEntry], None] | None = None,
+) -> LayerAnalysis:
+    """Run the analyzers over the entries of one layer and build its LayerAnalysis."""
+    files: dict[str, FileRecord] = {}
+    whiteouts: list[str] = []
+    opaque: list[str] = []
+    results: dict[tuple[str, str], AnalysisResult] = {}
+    hardlinks: list[FileRecord] = []
+    for entry, read in entries:
+        directory, _, base = entry.path.rpartition("/")
+        if base.startswith(WHITEOUT_PREFIX):
+            if base == OPAQUE_MARKER:
+                opaque.append(directory)
+            else:
+                target = base[len(WHITEOUT_PREFIX) :]
+                whiteouts.append(f"{directory}/{target}" if directory else target)
+            continue
+        record = FileRecord(entry.path, entry.kind, entry.size, entry.mode, entry.link)
+        files[entry.path] = record
+        if on_file is not None:
+            on_file(entry)
+        if entry.kind == "hardlink":
+            hardlinks.append(record)
+            continue
+        if entry.kind != "file":
+            continue
+        info = FileInfo(entry.path, entry.size, entry.mode)
+        wanted = [a for a in analyzers if a.required(entry.path, info)]
+        if not wanted:
+            continue
+        limit = max(a.max_size for a in wanted)
+        if entry.size > limit:
+            skipped = [a.name for a in wanted if a.max_size < entry.size]
+            warnings.append(f"{entry.path}: {entry.size} bytes, over the size bound of {', '.join(skipped)}")
+            wanted = [a for a in wanted if a.max_size >= entry.size]
+            if not wanted:
+                continue
+        item = AnalysisInput(info, read(entry.size))
+        for analyzer in wanted:
+            result = run_analyzer(analyzer, item, warnings)
+            if result is not None:
+                results[(entry.path, analyzer.name)] = result
+    _copy_hardlink_results(hardlinks, files, results, analyzers)
+    return LayerAnalysis(
+        diff_id=diff_id,
+        files=tuple(files.values()),
+        whiteouts=tuple(whiteouts),
+        opaque_dirs=tuple(opaque),
+        results=tuple(PathResult(p, a, r) for (p, a), r in results.items()),
+        warnings=tuple(warnings),
+    )
+
+
+def run_analyzer(analyzer: Analyzer, item: AnalysisInput, warnings: list[str]) -> AnalysisResult | None:
+    """Call one analyzer; a crash on hostile content becomes a warning, never a failed scan."""
+    try:
+        result = analyzer.analyze(item)
+    except LashingError:
+        raise
+    except Exception as exc:  # analyzers parse untrusted bytes; one bad file must not stop the scan
+        log.debug("analyzer %s failed on %s", analyzer.name, item.path, exc_info=True)
+        warnings.append(f"{item.path}: {analyzer.name} could not parse it ({type(exc).__name__}: {exc})")
+        return None
+    if result is None or (not result.packages and result.os is None and not result.warnings):
+        return None
+    warnings.extend(f"{item.path}: {w}" for w in result.warnings)
+    return replace(result, warnings=())
+
+
+def _copy_hardlink_results(
+    hardlinks: list[FileRecord],
+    files: dict[str, FileRecord],
+    results: dict[tuple[str, str], AnalysisResult],
+    analyzers: Sequence[Analyzer],
+) -> None:
+    """A hardlink shares its target's bytes: give it the target's results where the analyzer wants it."""
+    for link in hardlinks:
+        target = files.get(link.link)
+        if target is None or target.kind != "file":
+            continue
+        info = FileInfo(link.path, target.size, target.mode)
+        for analyzer in analyzers:
+            found = results.get((link.link, analyzer.name))
+            if found is not None and analyzer.required(link.path, info):
+                results[(link.path, analyzer.name)] = found

@@ -1,0 +1,76 @@
+"""Options and helpers shared by the image commands: registry credentials, progress, output files."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from lashing.analyzers.image import ProgressHook
+from lashing.errors import UsageError
+from lashing.model import Layer
+from lashing.sources.image.detect import RegistryOptions
+from lashing.sources.image.manifest import Platform
+
+
+def registry_options(
+    username: str | None, password: str | None, token: str | None, insecure: bool
+) -> RegistryOptions:
+    username = username or os.environ.get("LASHING_USERNAME")
+    password = password or os.environ.get("LASHING_PASSWORD")
+    if password and not username:
+        raise UsageError("--password needs --username")
+    return RegistryOptions(
+        username=username,
+        password=password,
+        token=token or os.environ.get("LASHING_REGISTRY_TOKEN"),
+        insecure=insecure,
+    )
+
+
+def parse_platform(text: str | None) -> Platform | None:
+    return Platform.parse(text) if text else None
+
+
+@contextmanager
+def layer_progress(enabled: bool) -> Iterator[ProgressHook | None]:
+    """A rich progress bar per layer on an interactive stderr; nothing in pipes or CI logs."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        tasks: dict[int, int] = {}
+
+        def hook(layer: Layer, done: int, total: int | None) -> None:
+            if layer.index not in tasks:
+                label = f"layer {layer.index} {(layer.digest or layer.diff_id)[7:19]}"
+                tasks[layer.index] = progress.add_task(label, total=total)
+            progress.update(tasks[layer.index], completed=done, total=total)
+
+        yield hook
+
+
+@contextmanager
+def output_stream(path: Path | None) -> Iterator[IO[str]]:
+    """stdout, or a file written next to its final name and renamed into place when complete."""
+    if path is None:
+        yield sys.stdout
+        return
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        with open(tmp, "w", encoding="utf-8") as stream:
+            yield stream
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()

@@ -1,0 +1,68 @@
+"""The `lashing` command: one Typer app, one module per command group, errors as one line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+import typer
+
+from lashing import __version__
+from lashing.cli import sbom
+from lashing.errors import LashingError
+
+app = typer.Typer(
+    name="lashing",
+    help="Container security through the whole lifecycle: images, configuration, clusters, runtime.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("sbom", help="List every package in an image or directory (SBOM).")(sbom.sbom)
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lashing {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Verbose logs and tracebacks."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    _state["debug"] = debug
+    level = logging.DEBUG if debug else (logging.ERROR if quiet else logging.WARNING)
+    logging.basicConfig(level=level, format="lashing: %(levelname)s: %(message)s", stream=sys.stderr)
+
+
+def main() -> None:
+    """Entry point: map library errors to a one-line message and an exit code."""
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except LashingError as exc:
+        if _state["debug"]:
+            raise
+        print(f"lashing: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        if _state["debug"]:
+            raise
+        print(f"lashing: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
+        sys.exit(3)

@@ -1,0 +1,59 @@
+"""From one IMAGE argument to a Report: open the source, analyze, assemble (no presentation here)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from lashing import __version__
+from lashing.analyzers.image import ImageAnalysis, ProgressHook, analyze_directory, analyze_image
+from lashing.analyzers.interface import Analyzer
+from lashing.analyzers.inventory import default_catalogers
+from lashing.cache.layer_cache import LayerCache
+from lashing.model import ArtifactInfo, Report
+from lashing.sources.image.detect import DirectoryTarget, RegistryOptions, open_target
+from lashing.sources.image.interface import DEFAULT_LIMITS, Limits
+from lashing.sources.image.manifest import Platform
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    platform: Platform | None = None
+    registry: RegistryOptions | None = None
+    use_cache: bool = True
+    limits: Limits = DEFAULT_LIMITS
+
+
+def scan_inventory(
+    target: str,
+    options: ScanOptions | None = None,
+    analyzers: Sequence[Analyzer] | None = None,
+    progress: ProgressHook | None = None,
+) -> tuple[Report, ImageAnalysis]:
+    """Inventory one image or directory; returns the Report and the analysis behind it."""
+    options = options or ScanOptions()
+    analyzers = list(analyzers) if analyzers is not None else default_catalogers()
+    opened = open_target(target, options.platform, options.limits, options.registry)
+    if isinstance(opened, DirectoryTarget):
+        analysis = analyze_directory(opened.path, analyzers, options.limits)
+        artifact = ArtifactInfo(name=target, kind="directory")
+    else:
+        cache = LayerCache() if options.use_cache else None
+        try:
+            with opened:
+                analysis = analyze_image(opened, analyzers, cache, progress, options.limits)
+                artifact = opened.artifact
+        finally:
+            if cache is not None:
+                cache.close()
+    report = Report(
+        artifact=artifact,
+        os=analysis.inventory.os,
+        layers=analysis.layers if artifact.kind != "directory" else (),
+        packages=analysis.inventory.packages,
+        warnings=analysis.warnings,
+        tool_version=__version__,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    return report, analysis

@@ -1,0 +1,148 @@
+"""Read-only access to the files of an OCI layout directory or of an image tar archive.
+
+Both stores refuse names that climb out of their root and links that point outside it, read
+documents with a size bound, and open layer blobs as streams (never copying them anywhere).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import tarfile
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import IO
+
+from lashing.errors import DigestMismatchError, InvalidImageError
+from lashing.sources.image.interface import validate_digest
+from lashing.sources.image.tarwalk import BoundedTarInfo, normalize_member_path, symlink_target
+
+MAX_LINK_HOPS = 16
+
+
+def blob_path(digest: str) -> str:
+    algo, _, hexpart = validate_digest(digest, "blob digest").partition(":")
+    return f"blobs/{algo}/{hexpart}"
+
+
+class BlobStore(ABC):
+    """Named files of an image container format."""
+
+    @abstractmethod
+    def open(self, name: str) -> tuple[IO[bytes], int]:
+        """Open the file `name` (relative), returning the stream and its size."""
+
+    @abstractmethod
+    def exists(self, name: str) -> bool: ...
+
+    def read(self, name: str, limit: int, what: str) -> bytes:
+        stream, size = self.open(name)
+        with stream:
+            if size > limit:
+                raise InvalidImageError(f"{what} is {size} bytes, over the {limit}-byte limit")
+            return stream.read(limit + 1)
+
+    def read_blob(self, digest: str, limit: int, what: str) -> bytes:
+        """Read a content-addressed blob and check that it hashes to its digest."""
+        data = self.read(blob_path(digest), limit, what)
+        check_digest(data, digest, what)
+        return data
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+
+def check_digest(data: bytes, digest: str, what: str) -> None:
+    algo, _, expected = digest.partition(":")
+    actual = hashlib.new(algo, data).hexdigest()
+    if actual != expected:
+        raise DigestMismatchError(f"{what} digest mismatch: expected {digest}, got {algo}:{actual}")
+
+
+class DirBlobStore(BlobStore):
+    """Files under a directory; symlinks are not followed out of it."""
+
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+
+    def _path(self, name: str) -> Path:
+        rel = normalize_member_path(name)
+        if not rel:
+            raise InvalidImageError(f"invalid path {name!r} in image layout")
+        path = (self.root / rel).resolve()
+        if path != self.root and self.root not in path.parents:
+            raise InvalidImageError(f"{name!r} points outside the image layout")
+        return path
+
+    def exists(self, name: str) -> bool:
+        try:
+            return self._path(name).is_file()
+        except InvalidImageError:
+            return False
+
+    def open(self, name: str) -> tuple[IO[bytes], int]:
+        path = self._path(name)
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except FileNotFoundError:
+            raise InvalidImageError(f"image layout is missing {name}") from None
+        except OSError as exc:
+            raise InvalidImageError(f"cannot open {name} in image layout: {exc.strerror}") from None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise InvalidImageError(f"{name} in image layout is not a regular file")
+        return os.fdopen(fd, "rb"), st.st_size
+
+
+class TarBlobStore(BlobStore):
+    """Members of an (uncompressed or gzip) tar archive, read in place; links resolved inside it."""
+
+    def __init__(self, path: Path, max_members: int):
+        try:
+            self._tar = tarfile.open(path, mode="r:*", tarinfo=BoundedTarInfo)  # type: ignore[call-overload]
+            self._members: dict[str, tarfile.TarInfo] = {}
+            for count, member in enumerate(self._tar, 1):
+                if count > max_members:
+                    raise InvalidImageError(f"{path.name} has more than {max_members} members")
+                name = normalize_member_path(member.name)
+                if name:
+                    self._members[name] = member
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise InvalidImageError(f"{path.name} is not a readable tar archive ({exc})") from None
+
+    def _member(self, name: str) -> tarfile.TarInfo:
+        current = normalize_member_path(name)
+        for _ in range(MAX_LINK_HOPS):
+            member = self._members.get(current or "")
+            if member is None:
+                raise InvalidImageError(f"archive is missing {name}")
+            if member.isfile():
+                return member
+            if member.issym():
+                current = symlink_target(current or "", member.linkname)
+            elif member.islnk():
+                current = normalize_member_path(member.linkname)
+            else:
+                raise InvalidImageError(f"{name} in archive is not a regular file")
+            if current is None:
+                raise InvalidImageError(f"{name} in archive links outside the archive")
+        raise InvalidImageError(f"{name} in archive: too many levels of links")
+
+    def exists(self, name: str) -> bool:
+        try:
+            self._member(name)
+            return True
+        except InvalidImageError:
+            return False
+
+    def open(self, name: str) -> tuple[IO[bytes], int]:
+        member = self._member(name)
+        stream = self._tar.extractfile(member)
+        if stream is None:
+            raise InvalidImageError(f"{name} in archive cannot be read")
+        return stream, member.size
+
+    def close(self) -> None:
+        self._tar.close()

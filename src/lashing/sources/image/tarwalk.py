@@ -1,0 +1,140 @@
+"""Safe, streaming iteration over the members of a layer tar.
+
+Nothing is extracted. Member names are normalized to relative paths inside the image root; names
+that climb out of it are skipped with a warning. Long-name and PAX headers are bounded (Python's
+tarfile would read them whole into memory), and so are the member count and the bytes a caller may
+read from one member.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import tarfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO
+
+from lashing.errors import InvalidImageError, LimitExceededError
+
+MAX_HEADER_BYTES = 1024 * 1024
+
+
+class BoundedTarInfo(tarfile.TarInfo):
+    """TarInfo whose GNU long-name and PAX extended headers may not exceed MAX_HEADER_BYTES."""
+
+    def _proc_gnulong(self, tarfile):  # type: ignore[no-untyped-def]
+        if self.size > MAX_HEADER_BYTES:
+            raise LimitExceededError(f"tar long-name header of {self.size} bytes")
+        return super()._proc_gnulong(tarfile)  # type: ignore[misc]
+
+    def _proc_pax(self, tarfile):  # type: ignore[no-untyped-def]
+        if self.size > MAX_HEADER_BYTES:
+            raise LimitExceededError(f"tar PAX header of {self.size} bytes")
+        return super()._proc_pax(tarfile)  # type: ignore[misc]
+
+
+@dataclass(frozen=True)
+class TarEntry:
+    """One member: kind is 'file', 'dir', 'symlink', 'hardlink' or 'other' (devices, fifos)."""
+
+    path: str
+    kind: str
+    size: int
+    mode: int
+    link: str = ""
+
+
+def normalize_member_path(name: str) -> str | None:
+    """Return the member's path relative to the image root, or None if it escapes the root."""
+    parts: list[str] = []
+    for part in name.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        else:
+            parts.append(part)
+    return "/".join(parts)
+
+
+def resolve_hardlink(link: str) -> str | None:
+    """Hardlink targets are archive member names: normalize them the same way."""
+    return normalize_member_path(link)
+
+
+def symlink_target(path: str, link: str) -> str | None:
+    """Resolve a symlink's target lexically inside the image root (absolute links are root-relative)."""
+    base = "" if link.startswith("/") else posixpath.dirname(path)
+    return normalize_member_path(posixpath.join(base, link) if base else link)
+
+
+_KINDS = {
+    tarfile.REGTYPE: "file",
+    tarfile.AREGTYPE: "file",
+    tarfile.CONTTYPE: "file",
+    tarfile.DIRTYPE: "dir",
+    tarfile.SYMTYPE: "symlink",
+    tarfile.LNKTYPE: "hardlink",
+}
+
+
+def iter_tar(
+    stream: IO[bytes] | object, *, max_members: int, warn: Callable[[str], None], name: str = "layer"
+) -> Iterator[tuple[TarEntry, Callable[[int], bytes]]]:
+    """Yield (entry, read) for each member; `read(limit)` returns up to `limit` bytes of a file entry.
+
+    `read` is only valid until the next entry is requested (the stream moves on).
+    """
+    try:
+        tar = tarfile.open(fileobj=stream, mode="r|", tarinfo=BoundedTarInfo)  # type: ignore[call-overload]
+    except tarfile.TarError as exc:
+        raise InvalidImageError(f"{name} is not a tar archive ({exc})") from None
+    count = 0
+    try:
+        for member in tar:
+            count += 1
+            if count > max_members:
+                raise LimitExceededError(f"{name} has more than {max_members} members")
+            path = normalize_member_path(member.name)
+            if path is None:
+                warn(f"{name}: skipped member escaping the image root: {member.name[:200]!r}")
+                continue
+            if not path:
+                continue
+            kind = _KINDS.get(member.type, "other")
+            link = ""
+            if kind == "hardlink":
+                target = resolve_hardlink(member.linkname)
+                if target is None:
+                    warn(f"{name}: skipped hardlink escaping the image root: {path}")
+                    continue
+                link = target
+            elif kind == "symlink":
+                link = member.linkname
+            entry = TarEntry(
+                path=path, kind=kind, size=member.size if kind == "file" else 0, mode=member.mode, link=link
+            )
+            yield entry, _reader(tar, member) if kind == "file" else _no_content
+    except tarfile.TarError as exc:
+        raise InvalidImageError(f"{name}: corrupt tar ({exc})") from None
+    except EOFError:
+        raise InvalidImageError(f"{name}: tar ends in the middle of a member") from None
+
+
+def _no_content(limit: int) -> bytes:
+    return b""
+
+
+def _reader(tar: tarfile.TarFile, member: tarfile.TarInfo) -> Callable[[int], bytes]:
+    def read(limit: int) -> bytes:
+        fileobj = tar.extractfile(member)
+        if fileobj is None:
+            return b""
+        data = fileobj.read(min(limit, member.size))
+        if len(data) < min(limit, member.size):
+            raise InvalidImageError(f"tar member {member.name[:200]!r} is truncated")
+        return data
+
+    return read
