@@ -18,6 +18,7 @@ def iter_directory(
     if not root.is_dir():
         raise InvalidImageError(f"{root} is not a directory")
     count = 0
+    root_dev = root.stat().st_dev
     stack = [(root, "")]
     while stack:
         directory, prefix = stack.pop()
@@ -42,9 +43,12 @@ def iter_directory(
                 yield TarEntry(rel, "symlink", 0, mode, os.readlink(child.path)), _nothing
             elif stat.S_ISDIR(st.st_mode):
                 yield TarEntry(rel, "dir", 0, mode), _nothing
+                if st.st_dev != root_dev:  # like `find -xdev`: /proc, /sys and other mounts are not the image
+                    warn(f"{rel}: not crossing into another filesystem")
+                    continue
                 stack.append((Path(child.path), rel))
             elif stat.S_ISREG(st.st_mode):
-                yield TarEntry(rel, "file", st.st_size, mode), _file_reader(child.path, rel)
+                yield TarEntry(rel, "file", st.st_size, mode), _file_reader(child.path, rel, warn)
             else:
                 yield TarEntry(rel, "other", 0, mode), _nothing
 
@@ -53,12 +57,13 @@ def _nothing(limit: int) -> bytes:
     return b""
 
 
-def _file_reader(path: str, rel: str) -> Callable[[int], bytes]:
+def _file_reader(path: str, rel: str, warn: Callable[[str], None]) -> Callable[[int], bytes]:
     def read(limit: int) -> bytes:
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
         except OSError as exc:
-            raise InvalidImageError(f"{rel}: cannot read ({exc.strerror})") from None
+            warn(f"{rel}: cannot read ({exc.strerror})")
+            return b""
         with os.fdopen(fd, "rb") as f:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 return b""

@@ -1,0 +1,79 @@
+"""The layer cache: bounded size, LRU eviction, concurrent writers, corrupt files."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+
+from lashing.analyzers.interface import AnalysisResult
+from lashing.analyzers.walker import FileRecord, LayerAnalysis, PathResult
+from lashing.cache.layer_cache import LayerCache
+from lashing.errors import CacheError
+from lashing.model import Package, PackageType
+
+
+def _analysis(n: int, payload: int = 200) -> LayerAnalysis:
+    pkgs = tuple(
+        Package(name=f"pkg{n}-{i}-" + os.urandom(8).hex(), version="1.0", type=PackageType.DEB) for i in range(payload)
+    )
+    return LayerAnalysis(
+        diff_id=f"sha256:{n:064x}",
+        files=tuple(FileRecord(f"f{i}", "file", i) for i in range(payload)),
+        results=(PathResult("var/lib/dpkg/status", "dpkg", AnalysisResult(packages=pkgs)),),
+    )
+
+
+def test_round_trip_is_lossless(tmp_path: Path) -> None:
+    cache = LayerCache(tmp_path / "c.sqlite")
+    analysis = _analysis(1)
+    cache.put(analysis, "dpkg:1")
+    assert cache.get(analysis.diff_id, "dpkg:1") == analysis
+    assert cache.get(analysis.diff_id, "dpkg:2") is None
+
+
+def test_size_is_bounded_and_least_recently_used_goes_first(tmp_path: Path) -> None:
+    cache = LayerCache(tmp_path / "c.sqlite", max_bytes=60_000)
+    first = _analysis(0)
+    cache.put(first, "s")
+    for n in range(1, 40):
+        cache.get(first.diff_id, "s")  # keep the first one warm
+        cache.put(_analysis(n), "s")
+        assert cache.total_bytes() <= 60_000
+    assert cache.get(first.diff_id, "s") == first
+    assert cache.get(_analysis(1).diff_id, "s") is None
+
+
+def _worker(path: str, worker: int, rounds: int, queue: multiprocessing.Queue) -> None:
+    try:
+        cache = LayerCache(Path(path))
+        for n in range(rounds):
+            analysis = _analysis(worker * 1000 + n, payload=20)
+            cache.put(analysis, "s")
+            assert cache.get(analysis.diff_id, "s") == analysis
+            cache.get(f"sha256:{(n % 7):064x}", "s")
+        queue.put("ok")
+    except Exception as exc:  # reported to the parent
+        queue.put(repr(exc))
+
+
+def test_concurrent_runs_share_one_cache(tmp_path: Path) -> None:
+    path = str(tmp_path / "c.sqlite")
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    procs = [multiprocessing.Process(target=_worker, args=(path, w, 60, queue)) for w in range(4)]
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    assert results == ["ok"] * 4
+    assert LayerCache(Path(path)).total_bytes() > 0
+
+
+def test_corrupt_cache_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(CacheError, match="delete it"):
+        LayerCache(path)
