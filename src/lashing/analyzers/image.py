@@ -8,7 +8,9 @@ and assembles the inventory.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from lashing.sources.image.rootfs import iter_directory
 from lashing.sources.image.tarwalk import iter_tar
 
 log = logging.getLogger(__name__)
+
+MAX_LAYER_WORKERS = 4
 
 # Called with (layer, bytes done, bytes total or None) as a layer is read; total None means "unknown".
 ProgressHook = Callable[[Layer, int, int | None], None]
@@ -50,20 +54,26 @@ def analyze_image(
 ) -> ImageAnalysis:
     """Analyze every layer (from the cache when possible) and assemble the image inventory."""
     signature = analyzer_signature(analyzers)
-    pairs: list[tuple[Layer, LayerAnalysis]] = []
-    cached = 0
+    found: dict[int, LayerAnalysis] = {}
     for layer in source.layers:
-        analysis = cache.get(layer.diff_id, signature) if cache is not None else None
-        if analysis is not None:
-            cached += 1
+        hit = cache.get(layer.diff_id, signature) if cache is not None else None
+        if hit is not None:
+            found[layer.index] = hit
             if progress:
                 progress(layer, layer.size or 1, layer.size or 1)
-        else:
-            analysis = _analyze_layer(source, layer, analyzers, limits, progress)
+    missing = [layer for layer in source.layers if layer.index not in found]
+    # Decompression and hashing release the GIL: two layers at a time keep both cores busy.
+    workers = max(1, min(len(missing), os.cpu_count() or 1, MAX_LAYER_WORKERS)) if source.parallel_layers else 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {
+            layer.index: pool.submit(_analyze_layer, source, layer, analyzers, limits, progress) for layer in missing
+        }
+        for index, future in futures.items():
+            found[index] = future.result()
             if cache is not None:
-                cache.put(analysis, signature)
-        pairs.append((layer, analysis))
-    return _finish(pairs, cached)
+                cache.put(found[index], signature)
+    pairs = [(layer, found[layer.index]) for layer in source.layers]
+    return _finish(pairs, len(source.layers) - len(missing))
 
 
 def _analyze_layer(

@@ -7,6 +7,7 @@ documents with a size bound, and open layer blobs as streams (never copying them
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat
 import tarfile
@@ -28,6 +29,9 @@ def blob_path(digest: str) -> str:
 
 class BlobStore(ABC):
     """Named files of an image container format."""
+
+    # True when streams returned by open() are independent and may be read from several threads.
+    independent_streams: bool = True
 
     @abstractmethod
     def open(self, name: str) -> tuple[IO[bytes], int]:
@@ -97,9 +101,17 @@ class DirBlobStore(BlobStore):
 
 
 class TarBlobStore(BlobStore):
-    """Members of an (uncompressed or gzip) tar archive, read in place; links resolved inside it."""
+    """Members of an (uncompressed or gzip) tar archive, read in place; links resolved inside it.
+
+    In an uncompressed archive each open() gets its own file handle on the member's byte range, so
+    layers can be read in parallel; in a compressed one all reads share the decompressor.
+    """
 
     def __init__(self, path: Path, max_members: int):
+        self.path = path
+        with open(path, "rb") as head:
+            magic = head.read(6)
+        self.independent_streams = not magic.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd"))
         try:
             self._tar = tarfile.open(path, mode="r:*", tarinfo=BoundedTarInfo)  # type: ignore[call-overload]
             self._members: dict[str, tarfile.TarInfo] = {}
@@ -139,6 +151,10 @@ class TarBlobStore(BlobStore):
 
     def open(self, name: str) -> tuple[IO[bytes], int]:
         member = self._member(name)
+        if self.independent_streams:
+            handle = open(self.path, "rb")
+            handle.seek(member.offset_data)
+            return _Section(handle, member.size), member.size
         stream = self._tar.extractfile(member)
         if stream is None:
             raise InvalidImageError(f"{name} in archive cannot be read")
@@ -146,3 +162,31 @@ class TarBlobStore(BlobStore):
 
     def close(self) -> None:
         self._tar.close()
+
+
+class _Section(io.RawIOBase):
+    """The `size` bytes of an open file starting at its current position."""
+
+    def __init__(self, handle: IO[bytes], size: int):
+        self._handle = handle
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        want = self._left if size < 0 else min(size, self._left)
+        data = self._handle.read(want)
+        self._left -= len(data)
+        return data
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()

@@ -41,6 +41,8 @@ class ImageSource(ABC):
     artifact: ArtifactInfo
     config: dict[str, Any]
     layers: list[Layer]
+    # True when open_layer may be called from several threads at once (each layer has its own handle).
+    parallel_layers: bool = False
 
     @abstractmethod
     def open_layer(self, layer: Layer) -> LayerStream:
