@@ -12,7 +12,9 @@ from packageurl import PackageURL
 def purl(kind: str, name: str, version: str, namespace: str | None = None) -> str:
     """A package URL string; empty when the parts cannot make one (never raises)."""
     try:
-        return PackageURL(type=kind, namespace=namespace or None, name=name, version=version or None).to_string()
+        return PackageURL(
+            type=kind, namespace=namespace or None, name=name, version=version or None
+        ).to_string()
     except ValueError:
         return ""
 

@@ -1,0 +1,82 @@
+"""Rust binaries built with cargo-auditable: the zlib-compressed JSON dependency tree in `.dep-v0`.
+
+The JSON is `{"packages": [{"name", "version", "source", "kind", "dependencies", "root"}]}`, where
+`kind` is "runtime" (the default, often omitted) or "build" and `dependencies` are indices into
+`packages`. Only runtime packages are linked into the binary, so build-only ones are left out.
+ELF only: PE and Mach-O binaries are not read.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+from lashing.analyzers.interface import AnalysisInput, AnalysisResult, Analyzer, FileInfo
+from lashing.analyzers.inventory._binary import elf_section, open_elf, wants_binary
+from lashing.analyzers.inventory._common import purl, text
+from lashing.model import Package, PackageType
+
+SECTION = ".dep-v0"
+MAX_JSON = 8 * 1024 * 1024
+MAX_PACKAGES = 20_000
+
+
+def decompress(blob: bytes) -> bytes | None:
+    """zlib-inflate at most MAX_JSON bytes; None for corrupt or oversized data."""
+    inflater = zlib.decompressobj()
+    try:
+        data = inflater.decompress(blob, MAX_JSON)
+    except zlib.error:
+        return None
+    if inflater.unconsumed_tail:
+        return None
+    return data
+
+
+class RustAuditableAnalyzer(Analyzer):
+    """Catalog the crates recorded by cargo-auditable in Rust executables."""
+
+    name = "rust-auditable"
+    version = 1
+    max_size = 256 * 1024 * 1024
+
+    def required(self, path: str, info: FileInfo) -> bool:
+        return wants_binary(path, info, self.max_size)
+
+    def analyze(self, item: AnalysisInput) -> AnalysisResult | None:
+        elf = open_elf(item.content)
+        if elf is None:
+            return None
+        blob = elf_section(elf, item.content, SECTION)
+        if blob is None:
+            return None
+        raw = decompress(blob)
+        if raw is None:
+            return AnalysisResult(warnings=(f"{SECTION}: corrupt or oversized compressed data",))
+        try:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return AnalysisResult(warnings=(f"{SECTION}: invalid JSON",))
+        entries = data.get("packages") if isinstance(data, dict) else None
+        if not isinstance(entries, list):
+            return AnalysisResult(warnings=(f"{SECTION}: no package list",))
+        packages = [p for p in (self._package(e) for e in entries[:MAX_PACKAGES]) if p is not None]
+        return AnalysisResult(packages=tuple(packages))
+
+    def _package(self, entry: object) -> Package | None:
+        if not isinstance(entry, dict) or text(entry.get("kind")) == "build":
+            return None
+        name, version = text(entry.get("name")), text(entry.get("version"))
+        if not name or not version:
+            return None
+        extra = {"source": text(entry.get("source"))}
+        if entry.get("root") is True:
+            extra["root"] = "true"
+        return Package(
+            name=name,
+            version=version,
+            type=PackageType.CARGO,
+            purl=purl("cargo", name, version),
+            cataloger=self.name,
+            extra=extra,
+        )
