@@ -43,6 +43,12 @@ def _root(
     logging.basicConfig(level=level, format="lashing: %(levelname)s: %(message)s", stream=sys.stderr)
 
 
+def one_line(message: str, limit: int = 500) -> str:
+    """Errors are one line: fold whitespace (messages may quote hostile bytes) and cap the length."""
+    text = " ".join(message.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def main() -> None:
     """Entry point: map library errors to a one-line message and an exit code."""
     try:
@@ -57,12 +63,13 @@ def main() -> None:
     except LashingError as exc:
         if _state["debug"]:
             raise
-        print(f"lashing: error: {exc}", file=sys.stderr)
+        print(f"lashing: error: {one_line(str(exc))}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
         if _state["debug"]:
             raise
-        print(f"lashing: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
+        message = f"{type(exc).__name__}: {one_line(str(exc))}"
+        print(f"lashing: internal error: {message} (rerun with --debug)", file=sys.stderr)
         sys.exit(3)

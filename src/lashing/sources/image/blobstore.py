@@ -121,8 +121,10 @@ class TarBlobStore(BlobStore):
                 name = normalize_member_path(member.name)
                 if name:
                     self._members[name] = member
+        except tarfile.ReadError:
+            raise InvalidImageError(f"{path} is not a tar archive (expected a docker-archive or OCI archive)") from None
         except (tarfile.TarError, EOFError, OSError) as exc:
-            raise InvalidImageError(f"{path.name} is not a readable tar archive ({exc})") from None
+            raise InvalidImageError(f"{path} is not a readable tar archive ({exc})") from None
 
     def _member(self, name: str) -> tarfile.TarInfo:
         current = normalize_member_path(name)
