@@ -39,6 +39,15 @@ def assemble(layers: Sequence[tuple[Layer, LayerAnalysis]], fs: LayeredFilesyste
 
     packages: list[Package] = []
     os_found: list[OSInfo] = []
+    declared: dict[tuple[int, str], frozenset[tuple[str, str, str]]] = {}
+
+    def declares(layer: Layer, path: str) -> frozenset[tuple[str, str, str]]:
+        key = (layer.index, path)
+        if key not in declared:
+            results = by_layer.get(layer.index, {}).get(path, [])
+            declared[key] = frozenset(_identity(p) for r in results for p in r.packages)
+        return declared[key]
+
     paths = sorted({p for per_path in by_layer.values() for p in per_path})
     for path in paths:
         visible = fs.visible(path)
@@ -47,12 +56,16 @@ def assemble(layers: Sequence[tuple[Layer, LayerAnalysis]], fs: LayeredFilesyste
         top = visible.added_by
         results = by_layer.get(top.index, {}).get(path, [])
         lineage = _lineage(fs, path, top)
+        location = Location(path=path, layer_diff_id=top.diff_id)
         for result in results:
             if result.os is not None:
                 os_found.append(result.os)
             for pkg in result.packages:
-                origin = _introduced_by(pkg, path, lineage, by_layer)
-                location = Location(path=path, layer_diff_id=top.diff_id)
+                origin = lineage[0]
+                for older in lineage[1:]:  # walk back while older versions still declare the package
+                    if _identity(pkg) not in declares(older, path):
+                        break
+                    origin = older
                 packages.append(replace(pkg, locations=(location, *pkg.locations), layer=origin))
     return Inventory(os=None, packages=tuple(packages), os_sources=tuple(os_found))
 
@@ -67,18 +80,3 @@ def _lineage(fs: LayeredFilesystem, path: str, top: Layer) -> list[Layer]:
             break
         chain.append(version.added_by)
     return chain
-
-
-def _introduced_by(
-    pkg: Package, path: str, lineage: list[Layer], by_layer: dict[int, dict[str, list[AnalysisResult]]]
-) -> Layer:
-    """Walk back through the path's lineage while older versions still declare the same package."""
-    ident = _identity(pkg)
-    origin = lineage[0]
-    for layer in lineage[1:]:
-        older = by_layer.get(layer.index, {}).get(path, [])
-        if any(_identity(p) == ident for r in older for p in r.packages):
-            origin = layer
-        else:
-            break
-    return origin
