@@ -7,16 +7,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-
-from lashing.analyzers.image import ProgressHook
 from lashing.errors import UsageError
 from lashing.model import Layer
 from lashing.sources.image.detect import RegistryOptions
 from lashing.sources.image.manifest import Platform
+
+if TYPE_CHECKING:
+    from lashing.analyzers.image import ProgressHook
 
 
 def registry_options(
@@ -44,6 +43,9 @@ def layer_progress(enabled: bool) -> Iterator[ProgressHook | None]:
     if not enabled or not sys.stderr.isatty():
         yield None
         return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as progress:

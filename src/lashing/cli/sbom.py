@@ -7,8 +7,7 @@ from pathlib import Path
 import typer
 
 from lashing.cli.common import layer_progress, output_stream, parse_platform, registry_options
-from lashing.pipeline import ScanOptions, scan_inventory
-from lashing.report import FORMATS, write_report
+from lashing.report import FORMATS, get_format
 
 
 def sbom(
@@ -27,8 +26,9 @@ def sbom(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the layer cache."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars on a terminal."),
 ) -> None:
-    if format not in FORMATS:
-        raise typer.BadParameter(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    from lashing.pipeline import ScanOptions, scan_inventory
+
+    writer = get_format(format)
     options = ScanOptions(
         platform=parse_platform(platform),
         registry=registry_options(username, password, registry_token, insecure),
@@ -37,4 +37,4 @@ def sbom(
     with layer_progress(progress) as hook:
         report, _ = scan_inventory(image, options, progress=hook)
     with output_stream(output) as stream:
-        write_report(report, format, stream)
+        writer.write(report, stream)

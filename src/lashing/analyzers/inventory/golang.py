@@ -34,6 +34,8 @@ class BuildInfo:
 
 def read_build_info(content: bytes) -> BuildInfo | None:
     """Find and decode the build info of an ELF, PE or Mach-O Go binary (None when absent)."""
+    if MAGIC not in content:  # a C-speed scan rejects non-Go executables before any ELF parsing
+        return None
     elf = open_elf(content)
     starts: list[int] = []
     span = elf_section_span(elf, content, ".go.buildinfo") if elf is not None else None
@@ -111,7 +113,7 @@ class GoBinaryAnalyzer(Analyzer):
     """Catalog the Go toolchain (stdlib), main module and dependencies of Go executables."""
 
     name = "go-binary"
-    version = 1
+    version = 2
     max_size = 256 * 1024 * 1024
 
     def required(self, path: str, info: FileInfo) -> bool:

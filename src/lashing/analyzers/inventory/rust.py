@@ -37,13 +37,15 @@ class RustAuditableAnalyzer(Analyzer):
     """Catalog the crates recorded by cargo-auditable in Rust executables."""
 
     name = "rust-auditable"
-    version = 1
+    version = 2
     max_size = 256 * 1024 * 1024
 
     def required(self, path: str, info: FileInfo) -> bool:
         return wants_binary(path, info, self.max_size)
 
     def analyze(self, item: AnalysisInput) -> AnalysisResult | None:
+        if SECTION.encode() not in item.content:  # the section name must be in the string table
+            return None
         elf = open_elf(item.content)
         if elf is None:
             return None

@@ -1,0 +1,72 @@
+"""lashing's own JSON: the whole `Report` as pydantic serializes it, plus a schema version.
+
+The document is the report's fields at top level with `schema_version` first. Enums serialize by
+value: package types and finding kinds as strings ("deb", "vulnerability"), severities as their
+ordered integer (0 unknown .. 4 critical) with a redundant `severity_name` beside each for people and
+jq. Every package carries its `layer` (index, diff_id, digest, created_by). `load_report` reads it
+back losslessly; unknown keys are ignored, so additions within a schema version stay readable.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from typing import IO, Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from lashing.errors import LashingError
+from lashing.model import Report, Severity
+from lashing.report.interface import ReportFormat
+
+SCHEMA_VERSION = 1
+MAX_REPORT_BYTES = 1024**3
+
+
+@dataclass(frozen=True)
+class _Document(Report):
+    """A report as read back: every Report field plus the document's schema version."""
+
+    schema_version: int = 0
+
+
+_REPORT = TypeAdapter(Report)
+_DOCUMENT = TypeAdapter(_Document)
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    """The JSON-ready document (plain dicts, lists, strings, numbers)."""
+    body = _REPORT.dump_python(report, mode="json")
+    for finding in body["findings"]:
+        finding["severity_name"] = Severity(finding["severity"]).name
+    return {"schema_version": SCHEMA_VERSION, **body}
+
+
+def dump_report(report: Report, indent: int | None = 2) -> str:
+    """The document as a JSON string (UTF-8 characters kept, not escaped)."""
+    return json.dumps(report_to_dict(report), indent=indent, ensure_ascii=False)
+
+
+def load_report(data: bytes | str) -> Report:
+    """Read a document written by `dump_report`; raises LashingError when it is not one."""
+    if len(data) > MAX_REPORT_BYTES:
+        raise LashingError(f"report is larger than {MAX_REPORT_BYTES} bytes")
+    try:
+        doc = _DOCUMENT.validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0] if exc.error_count() else {}
+        where = ".".join(str(part) for part in first.get("loc", ())) or "document"
+        raise LashingError(f"not a lashing JSON report: {where}: {first.get('msg', 'invalid')}") from None
+    if doc.schema_version != SCHEMA_VERSION:
+        found = doc.schema_version
+        raise LashingError(f"unsupported lashing report schema_version {found}, want {SCHEMA_VERSION}")
+    return Report(**{f.name: getattr(doc, f.name) for f in fields(Report)})
+
+
+class JsonFormat(ReportFormat):
+    name = "json"
+    description = "lashing's own JSON (every field, layer attribution, round-trips with load_report)"
+
+    def write(self, report: Report, stream: IO[str]) -> None:
+        stream.write(dump_report(report))
+        stream.write("\n")
