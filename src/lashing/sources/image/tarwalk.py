@@ -1,9 +1,9 @@
 """Safe, streaming iteration over the members of a layer tar.
 
 Nothing is extracted. Member names are normalized to relative paths inside the image root; names
-that climb out of it are skipped with a warning. Long-name and PAX headers are bounded (Python's
-tarfile would read them whole into memory), and so are the member count and the bytes a caller may
-read from one member.
+that climb out of it are skipped with a warning. Headers are parsed by `tarstream` (bounded long-name
+and PAX headers); `BoundedTarInfo` applies the same bounds where Python's tarfile reads an outer
+archive (docker-archive, OCI archive).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import posixpath
 import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO
 
-from lashing.errors import InvalidImageError, LimitExceededError
+from lashing.errors import LimitExceededError
+from lashing.sources.image.tarstream import Readable, TarStream
 
 MAX_HEADER_BYTES = 1024 * 1024
 
@@ -70,71 +70,44 @@ def symlink_target(path: str, link: str) -> str | None:
     return normalize_member_path(posixpath.join(base, link) if base else link)
 
 
-_KINDS = {
-    tarfile.REGTYPE: "file",
-    tarfile.AREGTYPE: "file",
-    tarfile.CONTTYPE: "file",
-    tarfile.DIRTYPE: "dir",
-    tarfile.SYMTYPE: "symlink",
-    tarfile.LNKTYPE: "hardlink",
-}
-
-
 def iter_tar(
-    stream: IO[bytes] | object, *, max_members: int, warn: Callable[[str], None], name: str = "layer"
+    stream: Readable, *, max_members: int, warn: Callable[[str], None], name: str = "layer"
 ) -> Iterator[tuple[TarEntry, Callable[[int], bytes]]]:
     """Yield (entry, read) for each member; `read(limit)` returns up to `limit` bytes of a file entry.
 
     `read` is only valid until the next entry is requested (the stream moves on).
     """
-    try:
-        tar = tarfile.open(fileobj=stream, mode="r|", tarinfo=BoundedTarInfo)  # type: ignore[call-overload]
-    except tarfile.TarError as exc:
-        raise InvalidImageError(f"{name} is not a tar archive ({exc})") from None
+    tar = TarStream(stream, name)
     count = 0
-    try:
-        for member in tar:
-            count += 1
-            if count > max_members:
-                raise LimitExceededError(f"{name} has more than {max_members} members")
-            path = normalize_member_path(member.name)
-            if path is None:
-                warn(f"{name}: skipped member escaping the image root: {member.name[:200]!r}")
+    for member in tar.members():
+        count += 1
+        if count > max_members:
+            raise LimitExceededError(f"{name} has more than {max_members} members")
+        path = normalize_member_path(member.name)
+        if path is None:
+            warn(f"{name}: skipped member escaping the image root: {member.name[:200]!r}")
+            continue
+        if not path:
+            continue
+        link = member.linkname
+        if member.kind == "hardlink":
+            target = resolve_hardlink(member.linkname)
+            if target is None:
+                warn(f"{name}: skipped hardlink escaping the image root: {path}")
                 continue
-            if not path:
-                continue
-            kind = _KINDS.get(member.type, "other")
+            link = target
+        elif member.kind != "symlink":
             link = ""
-            if kind == "hardlink":
-                target = resolve_hardlink(member.linkname)
-                if target is None:
-                    warn(f"{name}: skipped hardlink escaping the image root: {path}")
-                    continue
-                link = target
-            elif kind == "symlink":
-                link = member.linkname
-            entry = TarEntry(
-                path=path, kind=kind, size=member.size if kind == "file" else 0, mode=member.mode, link=link
-            )
-            yield entry, _reader(tar, member) if kind == "file" else _no_content
-    except tarfile.TarError as exc:
-        raise InvalidImageError(f"{name}: corrupt tar ({exc})") from None
-    except EOFError:
-        raise InvalidImageError(f"{name}: tar ends in the middle of a member") from None
+        entry = TarEntry(path=path, kind=member.kind, size=member.size, mode=member.mode, link=link)
+        yield entry, _reader(tar, member.size, path) if member.kind == "file" else _no_content
 
 
 def _no_content(limit: int) -> bytes:
     return b""
 
 
-def _reader(tar: tarfile.TarFile, member: tarfile.TarInfo) -> Callable[[int], bytes]:
+def _reader(tar: TarStream, size: int, path: str) -> Callable[[int], bytes]:
     def read(limit: int) -> bytes:
-        fileobj = tar.extractfile(member)
-        if fileobj is None:
-            return b""
-        data = fileobj.read(min(limit, member.size))
-        if len(data) < min(limit, member.size):
-            raise InvalidImageError(f"tar member {member.name[:200]!r} is truncated")
-        return data
+        return tar.read_data(min(limit, size))
 
     return read
