@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 
-import click
 import typer
 
 from lashing import __version__
@@ -52,14 +51,7 @@ def one_line(message: str, limit: int = 500) -> str:
 def main() -> None:
     """Entry point: map library errors to a one-line message and an exit code."""
     try:
-        app(standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        sys.exit(130)
+        app()  # standalone: Typer reports usage errors itself (exit 2) and exits
     except LashingError as exc:
         if _state["debug"]:
             raise
