@@ -1,0 +1,120 @@
+"""Where export zips come from: a mirror folder, one zip, or an http(s) base URL (official by default)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+from lashing.db.osv_import import InvalidExportError, ZipLimits
+from lashing.db.store import DatabaseError
+
+OFFICIAL_BASE = "https://osv-vulnerabilities.storage.googleapis.com"
+# Ecosystems fetched from an http(s) base when none are named (a URL cannot be listed).
+DEFAULT_ECOSYSTEMS = (
+    "AlmaLinux",
+    "Alpine",
+    "Bitnami",
+    "crates.io",
+    "Debian",
+    "DHI",
+    "Go",
+    "Hackage",
+    "Julia",
+    "Maven",
+    "npm",
+    "NuGet",
+    "opam",
+    "OSS-Fuzz",
+    "Packagist",
+    "Pub",
+    "PyPI",
+    "Rocky Linux",
+    "RubyGems",
+    "Ubuntu",
+    "Hex",
+    "Wolfi",
+    "Chainguard",
+    "SUSE",
+    "openSUSE",
+    "Red Hat",
+    "Photon OS",
+    "CRAN",
+    "SwiftURL",
+)
+
+
+@dataclass(frozen=True)
+class ExportZip:
+    folder: str  # the export's ecosystem folder (grouping only; records carry their own ecosystems)
+    path: Path
+    downloaded: bool = False
+
+
+def local_exports(source: Path, ecosystems: tuple[str, ...]) -> list[ExportZip]:
+    """Every `<Ecosystem>/all.zip` under a folder, or the one zip named."""
+    if source.is_file():
+        folder = source.parent.name if source.name == "all.zip" else source.stem
+        return [ExportZip(folder, source)]
+    if not source.is_dir():
+        raise DatabaseError(f"mirror {source} is neither a folder nor a zip")
+    found = sorted((ExportZip(p.parent.name, p) for p in source.glob("*/all.zip")), key=lambda e: e.folder)
+    if ecosystems:
+        found = [e for e in found if e.folder in ecosystems]
+    if not found:
+        raise DatabaseError(
+            f"mirror {source} has no <Ecosystem>/all.zip"
+            + (" for the ecosystems named" if ecosystems else "")
+        )
+    return found
+
+
+def _download(client: httpx.Client, url: str, dest: Path, limits: ZipLimits) -> bool:
+    """Stream `url` into `dest` under the size bound; False on 404 (ecosystem not exported)."""
+    try:
+        with client.stream("GET", url) as response:
+            if response.status_code == 404:
+                return False
+            if response.status_code != 200:
+                raise DatabaseError(f"cannot fetch {url}: HTTP {response.status_code}")
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > limits.max_download:
+                raise InvalidExportError(f"{url}: {declared} bytes, over the bound of {limits.max_download}")
+            size = 0
+            with open(dest, "wb") as out:
+                for chunk in response.iter_bytes(1 << 20):
+                    size += len(chunk)
+                    if size > limits.max_download:
+                        raise InvalidExportError(f"{url}: over the bound of {limits.max_download} bytes")
+                    out.write(chunk)
+    except httpx.HTTPError as exc:
+        raise DatabaseError(f"cannot reach {url}: {type(exc).__name__}: {exc}") from None
+    return True
+
+
+def remote_exports(
+    base: str, ecosystems: tuple[str, ...], workdir: Path, limits: ZipLimits, timeout: float = 30.0
+) -> list[ExportZip]:
+    """Download `<base>/<Ecosystem>/all.zip` (or `base` itself when it names a .zip) into `workdir`."""
+    base = base.rstrip("/")
+    single = Path(base.split("://", 1)[-1])
+    single_folder = single.parent.name if single.name == "all.zip" else single.stem
+    targets = (
+        [(single_folder, base)]
+        if base.endswith(".zip")
+        else [(eco, f"{base}/{quote(eco)}/all.zip") for eco in (ecosystems or DEFAULT_ECOSYSTEMS)]
+    )
+    found: list[ExportZip] = []
+    with httpx.Client(timeout=timeout, follow_redirects=True) as client:
+        for folder, url in targets:
+            dest = workdir / f"download-{os.getpid()}-{len(found)}.zip.part"
+            if _download(client, url, dest, limits):
+                found.append(ExportZip(folder, dest, downloaded=True))
+            else:
+                dest.unlink(missing_ok=True)
+    if not found:
+        raise DatabaseError(f"no export found under {base} (every <Ecosystem>/all.zip answered 404)")
+    return found

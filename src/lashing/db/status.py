@@ -1,0 +1,52 @@
+"""What `lashing db status` reports: source, age, counts, size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lashing.db.osv_import import parse_time
+from lashing.db.store import AdvisoryStore, database_path
+
+
+@dataclass(frozen=True)
+class DbStatus:
+    path: Path
+    source: str
+    imported_at: str
+    age_seconds: float | None
+    size_bytes: int
+    advisories: int
+    withdrawn: int
+    counts: dict[str, int]  # per export folder
+    ecosystems: dict[str, int]  # advisories per affected ecosystem base
+    last_run: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["path"] = str(self.path)
+        return data
+
+
+def db_status(path: Path | None = None, now: datetime | None = None) -> DbStatus:
+    """Status of the live database; raises DatabaseMissingError when there is none."""
+    path = path or database_path()
+    with AdvisoryStore.open(path) as store:
+        meta = store.meta()
+        total = store.count()
+    imported = parse_time(meta.get("imported_at"))
+    age = ((now or datetime.now(UTC)) - imported).total_seconds() if imported else None
+    return DbStatus(
+        path=path,
+        source=str(meta.get("source", "")),
+        imported_at=str(meta.get("imported_at", "")),
+        age_seconds=age,
+        size_bytes=path.stat().st_size,
+        advisories=total,
+        withdrawn=int(meta.get("withdrawn", 0)),
+        counts=dict(meta.get("counts", {})),
+        ecosystems=dict(meta.get("ecosystems", {})),
+        last_run=dict(meta.get("last_run", {})),
+    )
