@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mmdebstrap umoci skopeo docker-registry rpm gnupg apache2-utils zstd db5.3-util golang-go ruby composer default-jdk-headless binutils time)
+APT_PACKAGES=(mmdebstrap umoci skopeo docker-registry rpm gnupg apache2-utils zstd db5.3-util golang-go ruby composer default-jdk-headless binutils time php-cli php-composer-semver maven)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

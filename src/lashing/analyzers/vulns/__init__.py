@@ -1,0 +1,1 @@
+"""Vulnerability matching: version ordering per ecosystem and OSV range evaluation."""
