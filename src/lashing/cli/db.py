@@ -6,10 +6,12 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 
-from lashing.db.update import Progress
+if TYPE_CHECKING:
+    from lashing.db.update import Progress
 
 app = typer.Typer(help="Manage the offline advisory database (OSV exports).", no_args_is_help=True)
 

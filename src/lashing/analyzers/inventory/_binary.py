@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import suppress
-
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
+from typing import TYPE_CHECKING
 
 from lashing.analyzers.interface import FileInfo
+
+if TYPE_CHECKING:  # pyelftools costs ~40 ms to import: only images that hold executables pay it
+    from elftools.elf.elffile import ELFFile
 
 ELF_MAGIC = b"\x7fELF"
 MIN_BINARY = 1024
@@ -40,13 +41,22 @@ def wants_binary(path: str, info: FileInfo, max_size: int) -> bool:
     return not path.startswith(_SKIP_PREFIXES) and not path.endswith(_SKIP_SUFFIXES)
 
 
+def _errors() -> tuple[type[BaseException], ...]:
+    """What pyelftools raises on malformed input (its own error plus plain lookup/struct errors)."""
+    from elftools.common.exceptions import ELFError
+
+    return (ELFError, ValueError, IndexError, KeyError, TypeError, AssertionError)
+
+
 def open_elf(content: bytes) -> ELFFile | None:
     """Parse an ELF header, or None when the bytes are not a readable ELF file."""
     if not content.startswith(ELF_MAGIC):
         return None
+    from elftools.elf.elffile import ELFFile
+
     try:
         return ELFFile(io.BytesIO(content))
-    except (ELFError, ValueError, IndexError, KeyError, TypeError, AssertionError):
+    except _errors():
         return None
 
 
@@ -54,7 +64,7 @@ def elf_section_span(elf: ELFFile, content: bytes, name: str) -> tuple[int, int]
     """(file offset, size) of section `name`; None when absent, NOBITS or out of the file."""
     try:
         section = elf.get_section_by_name(name)
-    except (ELFError, ValueError, IndexError, KeyError, TypeError, AssertionError):
+    except _errors():
         return None
     if section is None or section["sh_type"] == "SHT_NOBITS":
         return None
@@ -74,7 +84,7 @@ def elf_read(elf: ELFFile | None, content: bytes, address: int, size: int) -> by
     """Read `size` bytes at virtual `address` through the ELF's PT_LOAD segments."""
     if elf is None or size < 0:
         return None
-    with suppress(ELFError, ValueError, IndexError, KeyError, TypeError, AssertionError):
+    with suppress(*_errors()):
         for segment in _loads(elf):
             vaddr, filesz, offset = segment["p_vaddr"], segment["p_filesz"], segment["p_offset"]
             if vaddr <= address and address + size <= vaddr + filesz:

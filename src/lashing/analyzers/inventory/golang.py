@@ -10,13 +10,15 @@ PE and Mach-O binaries are found by scanning for the header, so only their inlin
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from elftools.elf.elffile import ELFFile
+from typing import TYPE_CHECKING
 
 from lashing.analyzers.interface import AnalysisInput, AnalysisResult, Analyzer, FileInfo
 from lashing.analyzers.inventory._binary import elf_read, elf_section_span, open_elf, wants_binary
 from lashing.analyzers.inventory._common import purl
 from lashing.model import Package, PackageType
+
+if TYPE_CHECKING:
+    from elftools.elf.elffile import ELFFile
 
 MAGIC = b"\xff Go buildinf:"
 HEADER = 32
