@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from lashing import __version__
 from lashing.analyzers.image import ImageAnalysis, ProgressHook, analyze_directory, analyze_image
@@ -57,3 +58,24 @@ def scan_inventory(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     return report, analysis
+
+
+def scan_vulnerabilities(report: Report, database: Path | None = None) -> Report:
+    """Add vulnerability findings for the report's packages from the advisory database."""
+    from lashing.analyzers.vulns.matcher import match_report
+    from lashing.db import AdvisoryStore
+
+    with AdvisoryStore.open(database) as store:
+        return match_report(report, store)
+
+
+def load_target(target: str, options: ScanOptions | None = None, progress: ProgressHook | None = None) -> Report:
+    """The inventory Report of an image, directory or existing SBOM file (CycloneDX / SPDX JSON)."""
+    path = Path(target)
+    if path.is_file():
+        from lashing.sources.sbom import is_sbom, read_sbom
+
+        if is_sbom(path):
+            return read_sbom(path)
+    report, _ = scan_inventory(target, options, progress=progress)
+    return report

@@ -13,6 +13,7 @@ import json
 import re
 import sqlite3
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,25 +173,34 @@ class AdvisoryStore:
     def meta(self) -> dict[str, Any]:
         return {key: json.loads(value) for key, value in self._conn.execute("SELECT key, value FROM meta")}
 
-    def affected_for(self, ecosystem_base: str, normalized_name: str) -> list[AffectedRow]:
-        """Every affected entry for a package (name already normalized with `normalize_name`)."""
-        rows = self._conn.execute(_AFFECTED_SQL, (ecosystem_base, normalized_name)).fetchall()
+    def affected_for(
+        self, ecosystem_base: str, normalized_name: str, ecosystems: Collection[str] | None = None
+    ) -> list[AffectedRow]:
+        """Every affected entry for a package (name already normalized with `normalize_name`), optionally
+        only those of the given exact ecosystems (a distro release): filtered before any JSON is decoded."""
+        sql, params = _AFFECTED_SQL, [ecosystem_base, normalized_name]
+        if ecosystems is not None:
+            wanted = sorted(ecosystems)
+            sql += f" AND f.ecosystem IN ({','.join('?' * len(wanted))})"
+            params.extend(wanted)
+        rows = self._conn.execute(sql, params).fetchall()
         return [
             AffectedRow(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                _json(r[6]) or [],
-                _json(r[7]) or [],
-                _json(r[8]),
-                _json(r[9]),
-                bool(r[10]),
+                r[0], r[1], r[2], r[3], r[4], r[5], _json(r[6]) or [], _json(r[7]) or [], _json(r[8]),
+                _json(r[9]), bool(r[10]),
             )
             for r in rows
         ]
+
+    def ratings_for_alias(self, alias: str) -> list[tuple[str, list[dict[str, Any]], str | None, bool]]:
+        """(id, severity entries, database severity, withdrawn) of every record naming `alias`: what a
+        matcher needs to borrow a rating for a CVE from another source, without loading whole records."""
+        rows = self._conn.execute(
+            "SELECT a.id, a.severity, a.db_severity, a.withdrawn IS NOT NULL FROM aliases x"
+            " JOIN advisories a ON a.id = x.advisory_id WHERE x.alias = ?",
+            (alias,),
+        ).fetchall()
+        return [(r[0], _json(r[1]) or [], r[2], bool(r[3])) for r in rows]
 
     def advisory(self, advisory_id: str) -> Advisory | None:
         row = self._conn.execute(

@@ -136,18 +136,32 @@ def _header(report: Report) -> Text:
     return cell("  ".join(parts), style="bold")
 
 
-def _print_all(console: Console, report: Report, width: int | None) -> None:
+def _summary(report: Report) -> Text:
+    counts = {sev: 0 for sev in sorted(Severity, reverse=True)}
+    for finding in report.findings:
+        counts[finding.severity] += 1
+    total = f"{len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}"
+    return Text(f"{total}: " + ", ".join(f"{sev.name} {n}" for sev, n in counts.items()), style="bold")
+
+
+def _print_all(console: Console, report: Report, width: int | None, packages: bool = True) -> None:
     console.print(_header(report))
-    console.print(packages_table(report, width))
+    if packages:
+        console.print(packages_table(report, width))
     if report.findings:
         console.print(findings_table(report, width))
+    if not packages:  # a scan: the verdict and every warning (end of life, unsupported OS) in plain sight
+        console.print(_summary(report))
+        for warning in report.warnings:
+            console.print(cell(f"warning: {warning}", style="yellow"))
+        return
     if report.warnings:
         count = len(report.warnings)
         note = f"{count} warning{'s' if count > 1 else ''} (the JSON report lists them)"
         console.print(Text(note, style="yellow"))
 
 
-def render(report: Report, stream: IO[str], width: int | None = None) -> None:
+def render(report: Report, stream: IO[str], width: int | None = None, packages: bool = True) -> None:
     """Print the header, the packages table, the findings table (when any) and the warning count.
 
     `width` forces a width (cells fold to fit); otherwise a terminal's width, or for anything else the
@@ -155,10 +169,10 @@ def render(report: Report, stream: IO[str], width: int | None = None) -> None:
     """
     console = _console(stream, width)
     if console.is_terminal:
-        _print_all(console, report, console.width)
+        _print_all(console, report, console.width, packages)
         return
     with console.capture() as capture:
-        _print_all(console, report, width)
+        _print_all(console, report, width, packages)
     lines = capture.get().splitlines()
     stream.write("".join(line.rstrip() + "\n" for line in lines))
 
@@ -166,6 +180,7 @@ def render(report: Report, stream: IO[str], width: int | None = None) -> None:
 class TableFormat(ReportFormat):
     name = "table"
     description = "human-readable tables (plain text when not writing to a terminal)"
+    show_packages = True  # scans (`lashing image`, `fs`) set False: findings and a verdict only
 
     def write(self, report: Report, stream: IO[str]) -> None:
-        render(report, stream)
+        render(report, stream, packages=self.show_packages)

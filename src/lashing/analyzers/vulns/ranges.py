@@ -18,7 +18,7 @@ _KINDS = ("introduced", "fixed", "last_affected", "limit")
 _RANK = {"introduced": 0, "fixed": 1, "last_affected": 1, "limit": 2}
 
 
-def _events(range_: Mapping[str, Any]) -> list[tuple[str, str]]:
+def range_events(range_: Mapping[str, Any]) -> list[tuple[str, str]]:
     out = []
     events = range_.get("events")
     if not isinstance(events, list):
@@ -47,7 +47,7 @@ def sorted_events(events: list[tuple[str, str]], cmp: Comparator) -> list[tuple[
 
 def in_range(version: str, range_: Mapping[str, Any], cmp: Comparator) -> bool:
     """True when ``version`` falls inside one SEMVER/ECOSYSTEM range."""
-    events = _events(range_)
+    events = range_events(range_)
     limits = [v for k, v in events if k == "limit"]
     if limits and not any(v == "*" or cmp(version, v) < 0 for v in limits):
         return False

@@ -6,6 +6,7 @@ Every comparator is total and never raises: malformed versions fall back to a de
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 from lashing.errors import LashingError
 
@@ -46,6 +47,12 @@ _SCHEMES: dict[str, Comparator] = {
     "NuGet": nuget.compare,
     "Packagist": composer.compare,
 }
+
+
+# Range evaluation compares the same few versions over and over (sorting events, then walking them):
+# memoizing each scheme's comparison makes that cheap, whatever the parsing cost of the scheme.
+_CACHED: dict[Comparator, Comparator] = {fn: lru_cache(maxsize=1 << 16)(fn) for fn in set(_SCHEMES.values())}
+_SCHEMES = {name: _CACHED[fn] for name, fn in _SCHEMES.items()}
 
 
 def scheme_name(ecosystem: str) -> str:
