@@ -76,3 +76,52 @@ def output_stream(path: Path | None) -> Iterator[IO[str]]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def parse_severities(text: str | None) -> frozenset | None:
+    """`--severity HIGH,CRITICAL` -> the set of Severity values; None when not given."""
+    from lashing.model import Severity
+
+    if not text:
+        return None
+    out = set()
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        try:
+            out.add(Severity.parse(part))
+        except KeyError:
+            names = ", ".join(s.name for s in Severity)
+            raise UsageError(f"unknown severity {part.strip()!r} in --severity; use {names}") from None
+    return frozenset(out)
+
+
+def build_policy(
+    severity: str | None,
+    exit_code: int,
+    ignore_unfixed: bool,
+    ignore_file: Path | None,
+    vex: list[Path] | None,
+):
+    """The policy stage's settings from the common scan options (`.lashingignore` is read when present)."""
+    from lashing.policy import Policy, load_ignore_file, load_vex
+
+    if ignore_file is None and Path(".lashingignore").is_file():
+        ignore_file = Path(".lashingignore")
+    ignores = load_ignore_file(ignore_file) if ignore_file is not None else ()
+    statements = tuple(s for path in vex or () for s in load_vex(path))
+    return Policy(
+        severities=parse_severities(severity), ignore_unfixed=ignore_unfixed, ignores=ignores,
+        vex=statements, exit_code=exit_code,
+    )
+
+
+def write_scan(report, format: str, output: Path | None):
+    """Write a scan report; the table shows findings and the verdict rather than every package."""
+    from lashing.report import get_format
+
+    writer = get_format(format)
+    if hasattr(writer, "show_packages"):
+        writer.show_packages = False
+    with output_stream(output) as stream:
+        writer.write(report, stream)

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from lashing import __version__
-from lashing.cli import db, sbom
+from lashing.cli import db, image, sbom
 from lashing.errors import LashingError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("sbom", help="List every package in an image or directory (SBOM).")(sbom.sbom)
+app.command("image", help="Scan an image for vulnerabilities (inventory, advisories, policy gate).")(image.image)
 app.add_typer(db.app, name="db", help="Manage the offline advisory database (OSV exports).")
 
 _state = {"debug": False}
