@@ -1,0 +1,123 @@
+"""The policy stage: severity gate, --ignore-unfixed, VEX, ignore rules, then the exit code.
+
+Order per finding: `--severity` and `--ignore-unfixed` filter first (recorded in `filtered`), then the
+latest applicable VEX statement (not_affected/fixed suppress; affected/under_investigation keep the finding
+and mark it in `extra["vex_status"]`), then the first unexpired ignore rule that matches (`suppressed`).
+Expired ignore rules never suppress; each one yields a warning, also appended to the report's warnings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from lashing.model import Finding, FindingKind, Report
+from lashing.policy._glob import glob_match
+from lashing.policy.interface import IgnoreRule, Policy, PolicyOutcome, Suppression
+from lashing.policy.purl import PurlPattern, parse_purl
+from lashing.policy.vex_match import VexMatcher
+
+
+def apply_policy(report: Report, policy: Policy) -> PolicyOutcome:
+    """Keep the findings the policy lets through; say what was removed, by what, and the exit code."""
+    expired = tuple(rule for rule in policy.ignores if rule.is_expired(policy.today))
+    active = [rule for rule in policy.ignores if not rule.is_expired(policy.today)]
+    used: set[int] = set()
+    index = IgnoreIndex(active)
+    vex = VexMatcher(policy.vex, report)
+    kept: list[Finding] = []
+    suppressed: list[Suppression] = []
+    filtered: list[Suppression] = []
+    for finding in report.findings:
+        if policy.severities is not None and finding.severity not in policy.severities:
+            filtered.append(Suppression(finding, f"severity {finding.severity.name} not selected", "--severity"))
+            continue
+        if policy.ignore_unfixed and finding.kind is FindingKind.VULNERABILITY and not has_fix(finding):
+            filtered.append(Suppression(finding, "no fixed version", "--ignore-unfixed"))
+            continue
+        statement = vex.decide(finding)
+        if statement is not None and statement.status.suppresses:
+            suppressed.append(Suppression(finding, f"{statement.status.value}: {statement.reason}", statement.source))
+            continue
+        if statement is not None:
+            extra = {**finding.extra, "vex_status": statement.status.value, "vex_source": statement.source}
+            finding = replace(finding, extra=extra)
+        hit = index.first_match(finding)
+        if hit is not None:
+            used.add(hit)
+            suppressed.append(Suppression(finding, active[hit].reason, active[hit].source))
+            continue
+        kept.append(finding)
+    warnings = tuple(expired_warning(rule) for rule in expired)
+    out = replace(report, findings=tuple(kept), warnings=(*report.warnings, *warnings))
+    return PolicyOutcome(
+        report=out,
+        suppressed=tuple(suppressed),
+        filtered=tuple(filtered),
+        expired=expired,
+        unused_ignores=tuple(rule for i, rule in enumerate(active) if i not in used),
+        warnings=warnings,
+        exit_code=policy.exit_code if kept else 0,
+    )
+
+
+def has_fix(finding: Finding) -> bool:
+    return bool(finding.fixed_versions) or finding.fix_state == "fixed"
+
+
+def expired_warning(rule: IgnoreRule) -> str:
+    return f"{rule.source}: ignore entry for {rule.label} expired on {rule.expires}; it no longer suppresses findings"
+
+
+class IgnoreIndex:
+    """Rules indexed by their exact ids (upper-cased), so large ignore files stay cheap; globs are tried always."""
+
+    def __init__(self, rules: list[IgnoreRule]) -> None:
+        self._rules = rules
+        self._exact: dict[str, list[int]] = {}
+        self._globs: list[int] = []
+        for i, rule in enumerate(rules):
+            if any("*" in p or "?" in p for p in rule.ids):
+                self._globs.append(i)
+            else:
+                for value in rule.ids:
+                    self._exact.setdefault(value.upper(), []).append(i)
+
+    def first_match(self, finding: Finding) -> int | None:
+        """The index of the first rule (in file order) that matches the finding."""
+        candidates = {i for name in (finding.id, *finding.aliases) for i in self._exact.get(name.upper(), ())}
+        candidates.update(self._globs)
+        return next((i for i in sorted(candidates) if rule_matches(self._rules[i], finding)), None)
+
+
+def rule_matches(rule: IgnoreRule, finding: Finding) -> bool:
+    """Every constraint the rule gives must hold (any of its values)."""
+    if rule.kinds is not None and finding.kind not in rule.kinds:
+        return False
+    names = (finding.id, *finding.aliases)
+    if not any(glob_match(pattern, name, ignore_case=True) for pattern in rule.ids for name in names):
+        return False
+    if rule.packages and not any(_package_matches(pattern, finding) for pattern in rule.packages):
+        return False
+    if rule.paths and not any(glob_match(p, path, paths=True) for p in rule.paths for path in _paths(finding)):
+        return False
+    if rule.resources:
+        resource = finding.extra.get("resource", "")
+        return bool(resource) and any(glob_match(p, resource, paths=True) for p in rule.resources)
+    return True
+
+
+def _package_matches(pattern: str | PurlPattern, finding: Finding) -> bool:
+    pkg = finding.package
+    if pkg is None:
+        return False
+    if isinstance(pattern, PurlPattern):
+        candidate = parse_purl(pkg.purl) if pkg.purl else None
+        return candidate is not None and pattern.matches(candidate)
+    return glob_match(pattern, pkg.name) or bool(pkg.source_name and glob_match(pattern, pkg.source_name))
+
+
+def _paths(finding: Finding) -> list[str]:
+    paths = [finding.location.path] if finding.location is not None else []
+    if finding.package is not None:
+        paths += [loc.path for loc in finding.package.locations]
+    return paths
