@@ -1,10 +1,10 @@
 """SQLite schema and the read-only query API the matcher uses.
 
 Name normalization (`normalize_name`), applied at import and to be applied by the matcher at lookup:
-PyPI -> PEP 503 (lowercase, runs of `-_.` become `-`); npm, Packagist -> lowercase (their registries
-are lowercase-only; legacy mixed-case npm names fold); crates.io -> lowercase with `_` as `-` (crates.io
-treats them as the same crate); every other ecosystem (Go module paths, Debian/Alpine/RPM source names,
-RubyGems, Hackage, ...) is case-sensitive and kept as given.
+PyPI -> PEP 503 (lowercase, runs of `-_.` become `-`); Packagist -> lowercase (Composer treats names
+case-insensitively); crates.io -> lowercase with `_` as `-` (crates.io treats them as the same crate); every
+other ecosystem is case-sensitive and kept as given: npm (legacy mixed-case packages such as `jQuery` are
+distinct packages), Go module paths, Debian/Alpine/RPM source names, RubyGems, Hackage, ...
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from lashing.errors import LashingError
 from lashing.paths import cache_dir
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: npm names keep their case
 DB_NAME = "advisories.sqlite"
 
 SCHEMA = """
@@ -62,7 +62,7 @@ def normalize_name(ecosystem_base: str, name: str) -> str:
     """The lookup key for a package name in one ecosystem (see the module docstring)."""
     if ecosystem_base == "PyPI":
         return _PEP503.sub("-", name).lower()
-    if ecosystem_base in ("npm", "Packagist"):
+    if ecosystem_base == "Packagist":
         return name.lower()
     if ecosystem_base == "crates.io":
         return name.lower().replace("_", "-")

@@ -16,7 +16,7 @@ from functools import lru_cache
 from lashing.analyzers.vulns.ecosystems import Query, distro_ecosystems, distro_package_type, query_for
 from lashing.analyzers.vulns.eol import eol_warning
 from lashing.analyzers.vulns.ranges import in_range, range_events, sorted_events
-from lashing.analyzers.vulns.severity import Rating, rate, rate_entries
+from lashing.analyzers.vulns.severity import Rating, cvss_rating, rate, source_rating
 from lashing.analyzers.vulns.versions import Comparator, comparator_for
 from lashing.db.store import Advisory, AdvisoryStore, AffectedRow
 from lashing.model import Finding, FindingKind, OSInfo, Package, Report, Severity
@@ -132,7 +132,7 @@ class Matcher:
         distro = pkg.type.is_os
         rating = max((rate(hit.advisory, distro) for hit in group), key=lambda r: (r.severity, r.score or 0.0))
         if rating.severity == Severity.UNKNOWN and vuln_id.startswith("CVE-"):
-            rating = self._related_rating(vuln_id, {h.advisory.id for h in group}, distro) or rating
+            rating = self._related_rating(vuln_id, {h.advisory.id for h in group}) or rating
         primary = next((h.advisory for h in group if h.advisory.summary), group[0].advisory)
         references = _references(hit.advisory for hit in group)
         location = pkg.locations[0] if pkg.locations else None
@@ -162,20 +162,27 @@ class Matcher:
             references=references,
             fixed_versions=tuple(fixed),
             fix_state=fix_state,
-            remediation=f"Upgrade {pkg.name} to {' or '.join(fixed)}" if fixed else "",
             extra=extra,
         )
 
-    def _related_rating(self, cve: str, seen: set[str], distro: bool) -> Rating | None:
-        """A rating from another record of the same CVE (e.g. a GHSA with CVSS for a DSA that has none)."""
-        best: Rating | None = None
+    def _related_rating(self, cve: str, seen: set[str]) -> Rating | None:
+        """A rating borrowed from another record of the same CVE when the matched ones carry none (a DSA
+        has no severity): the highest CVSS score among them, else another source's own rating."""
+        scored: list[Rating] = []
+        named: list[Rating] = []
         for other_id, severity, db_severity, withdrawn in self._ratings(cve)[:20]:
             if other_id in seen or withdrawn:
                 continue
-            found = rate_entries(severity, db_severity, distro)
-            if found.severity != Severity.UNKNOWN and (best is None or found.severity > best.severity):
-                best = replace(found, source=f"{found.source}:{other_id}")
-        return best
+            found = cvss_rating(severity)
+            if found is not None and found.severity != Severity.UNKNOWN:
+                scored.append(replace(found, source=f"{found.source}:{other_id}"))
+                continue
+            found = source_rating(severity, db_severity)
+            if found is not None and found.severity != Severity.UNKNOWN:
+                named.append(replace(found, source=f"{found.source}:{other_id}"))
+        if scored:
+            return max(scored, key=lambda r: r.score or 0.0)
+        return max(named, key=lambda r: r.severity) if named else None
 
 
 def vulnerability_ids(advisory: Advisory) -> list[str]:
