@@ -66,6 +66,13 @@ def output_stream(path: Path | None) -> Iterator[IO[str]]:
     if path is None:
         yield sys.stdout
         return
+    if path.exists() and not path.is_file():  # /dev/null, /dev/stdout, a FIFO: write through, never replace
+        try:
+            with open(path, "w", encoding="utf-8") as stream:
+                yield stream
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+        return
     tmp = path.with_name(f".{path.name}.partial")
     try:
         with open(tmp, "w", encoding="utf-8") as stream:

@@ -1,4 +1,8 @@
-"""`lashing sbom IMAGE`: the image inventory as CycloneDX, SPDX, JSON or a table."""
+"""`lashing sbom IMAGE`: the image inventory as CycloneDX, SPDX, JSON or a table.
+
+Given an existing SBOM file (CycloneDX or SPDX JSON) instead of an image, the SBOM is scanned: its packages
+are matched against the advisory database and the findings reported, as `lashing image SBOM` does.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,9 @@ def sbom(
 ) -> None:
     from lashing.pipeline import ScanOptions, scan_inventory
 
+    if _is_sbom_file(image):
+        _scan_sbom(Path(image), format, output)
+        return
     writer = get_format(format)
     options = ScanOptions(
         platform=parse_platform(platform),
@@ -38,3 +45,22 @@ def sbom(
         report, _ = scan_inventory(image, options, progress=hook)
     with output_stream(output) as stream:
         writer.write(report, stream)
+
+
+def _is_sbom_file(target: str) -> bool:
+    path = Path(target)
+    if not path.is_file():
+        return False
+    from lashing.sources.sbom import is_sbom
+
+    return is_sbom(path)
+
+
+def _scan_sbom(path: Path, format: str, output: Path | None) -> None:
+    """An SBOM as input: vulnerabilities of its packages (policy options: use `lashing image SBOM`)."""
+    from lashing.cli.common import write_scan
+    from lashing.pipeline import scan_vulnerabilities
+    from lashing.sources.sbom import read_sbom
+
+    get_format(format)
+    write_scan(scan_vulnerabilities(read_sbom(path)), format, output)
