@@ -2,7 +2,13 @@
 
 This is the orchestration step between sources and the report: it asks the layer cache first,
 streams uncached layers through the walker, proves their digests, rebuilds the layered filesystem
-and assembles the inventory.
+and assembles the inventory and the findings.
+
+Findings (secrets, malware) are reported for every layer, also for files a later layer deleted or
+replaced: they still ship in the image. Each carries `extra["added_by_layer"]` (diff_id) and
+`extra["deleted_by_layer"]` (the diff_id of the layer that deleted or overwrote the file, else "")
+with `extra["removed_how"]` ("deleted", "replaced" or ""). Image config findings come from
+`Analyzer.analyze_config` and are not cached.
 """
 
 from __future__ import annotations
@@ -14,13 +20,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from lashing.analyzers.filesystem import LayeredFilesystem
+from lashing.analyzers.filesystem import FileVersion, LayeredFilesystem
 from lashing.analyzers.interface import Analyzer
 from lashing.analyzers.inventory.assemble import Inventory, assemble
 from lashing.analyzers.inventory.osrelease import finalize_os_purls, merge_os
 from lashing.analyzers.walker import LayerAnalysis, analyzer_signature, walk_entries
 from lashing.cache.layer_cache import LayerCache
-from lashing.model import Layer
+from lashing.errors import LashingError
+from lashing.model import Finding, Layer
 from lashing.sources.image.interface import DEFAULT_LIMITS, ImageSource, Limits
 from lashing.sources.image.rootfs import iter_directory
 from lashing.sources.image.tarwalk import iter_tar
@@ -43,6 +50,7 @@ class ImageAnalysis:
     inventory: Inventory
     warnings: tuple[str, ...]
     cached_layers: int = 0
+    findings: tuple[Finding, ...] = ()
 
 
 def analyze_image(
@@ -72,8 +80,35 @@ def analyze_image(
             found[index] = future.result()
             if cache is not None:
                 cache.put(found[index], signature)
-    pairs = [(layer, found[layer.index]) for layer in source.layers]
-    return _finish(pairs, len(source.layers) - len(missing))
+    pairs = [(_redacted(layer, analyzers), found[layer.index]) for layer in source.layers]
+    config_warnings: list[str] = []
+    config_findings = _config_findings(source, analyzers, config_warnings)
+    return _finish(pairs, len(source.layers) - len(missing), config_findings, tuple(config_warnings))
+
+
+def _redacted(layer: Layer, analyzers: Sequence[Analyzer]) -> Layer:
+    """The layer with secrets in its history line (build args) masked before it reaches any report."""
+    text = layer.created_by
+    if not text:
+        return layer
+    for analyzer in analyzers:
+        text = analyzer.redact(text)
+    return layer if text == layer.created_by else replace(layer, created_by=text)
+
+
+def _config_findings(source: ImageSource, analyzers: Sequence[Analyzer], warnings: list[str]) -> list[Finding]:
+    """Ask each analyzer about the image config and history (Env, Labels, Cmd, build args)."""
+    found: list[Finding] = []
+    config = source.config if isinstance(getattr(source, "config", None), dict) else {}
+    for analyzer in analyzers:
+        try:
+            found.extend(analyzer.analyze_config(config, source.layers))
+        except LashingError:
+            raise
+        except Exception as exc:  # the config is untrusted input too
+            log.debug("analyzer %s failed on the image config", analyzer.name, exc_info=True)
+            warnings.append(f"image config: {analyzer.name} could not parse it ({type(exc).__name__})")
+    return found
 
 
 def _analyze_layer(
@@ -116,13 +151,19 @@ def analyze_directory(
     return _finish([(layer, analysis)], 0)
 
 
-def _finish(pairs: list[tuple[Layer, LayerAnalysis]], cached: int) -> ImageAnalysis:
+def _finish(
+    pairs: list[tuple[Layer, LayerAnalysis]],
+    cached: int,
+    config_findings: Sequence[Finding] = (),
+    config_warnings: tuple[str, ...] = (),
+) -> ImageAnalysis:
     fs = LayeredFilesystem(pairs)
     inventory = assemble(pairs, fs)
     os_info = merge_os(list(inventory.os_sources))
     packages = tuple(finalize_os_purls(list(inventory.packages), os_info))
     inventory = replace(inventory, os=os_info, packages=packages)
-    warnings = tuple(w for _, a in pairs for w in a.warnings)
+    warnings = tuple(w for _, a in pairs for w in a.warnings) + config_warnings
+    findings = (*attribute_findings(pairs, fs), *config_findings)
     return ImageAnalysis(
         layers=tuple(layer for layer, _ in pairs),
         analyses=tuple(a for _, a in pairs),
@@ -130,4 +171,32 @@ def _finish(pairs: list[tuple[Layer, LayerAnalysis]], cached: int) -> ImageAnaly
         inventory=inventory,
         warnings=warnings,
         cached_layers=cached,
+        findings=findings,
     )
+
+
+def attribute_findings(pairs: Sequence[tuple[Layer, LayerAnalysis]], fs: LayeredFilesystem) -> list[Finding]:
+    """Every layer's findings, each saying which layer added its file and which one removed it."""
+    out: list[Finding] = []
+    for layer, analysis in pairs:
+        for item in analysis.results:
+            if not item.result.findings:
+                continue
+            version = _version_in(fs, item.path, layer)
+            removed_by = (version.deleted_by or version.replaced_by) if version is not None else None
+            how = "" if removed_by is None else ("deleted" if version and version.deleted_by else "replaced")
+            provenance = {
+                "added_by_layer": layer.diff_id,
+                "deleted_by_layer": removed_by.diff_id if removed_by is not None else "",
+                "removed_how": how,
+            }
+            for finding in item.result.findings:
+                out.append(replace(finding, extra={**finding.extra, **provenance}))
+    return out
+
+
+def _version_in(fs: LayeredFilesystem, path: str, layer: Layer) -> FileVersion | None:
+    for version in fs.history(path):
+        if version.added_by.index == layer.index:
+            return version
+    return None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from lashing.analyzers.interface import AnalysisInput, AnalysisResult, Analyzer, FileInfo
 from lashing.errors import LashingError
+from lashing.model import Location
 from lashing.sources.image.tarwalk import TarEntry
 
 log = logging.getLogger(__name__)
@@ -101,8 +102,10 @@ def walk_entries(
         for analyzer in wanted:
             result = run_analyzer(analyzer, item, warnings)
             if result is not None:
+                if result.findings:
+                    result = locate_findings(result, entry.path, diff_id)
                 results[(entry.path, analyzer.name)] = result
-    _copy_hardlink_results(hardlinks, files, results, analyzers)
+    _copy_hardlink_results(hardlinks, files, results, analyzers, diff_id)
     return LayerAnalysis(
         diff_id=diff_id,
         files=tuple(files.values()),
@@ -123,10 +126,20 @@ def run_analyzer(analyzer: Analyzer, item: AnalysisInput, warnings: list[str]) -
         log.debug("analyzer %s failed on %s", analyzer.name, item.path, exc_info=True)
         warnings.append(f"{item.path}: {analyzer.name} could not parse it ({type(exc).__name__}: {exc})")
         return None
-    if result is None or (not result.packages and result.os is None and not result.warnings):
+    if result is None or (not result.packages and result.os is None and not result.warnings and not result.findings):
         return None
     warnings.extend(f"{item.path}: {w}" for w in result.warnings)
     return replace(result, warnings=())
+
+
+def locate_findings(result: AnalysisResult, path: str, diff_id: str) -> AnalysisResult:
+    """Point every finding at `path` in layer `diff_id` (keeping the analyzer's line numbers)."""
+    located = []
+    for finding in result.findings:
+        old = finding.location or Location(path)
+        where = Location(path, diff_id or None, old.line, old.end_line)
+        located.append(replace(finding, location=where))
+    return replace(result, findings=tuple(located))
 
 
 def _copy_hardlink_results(
@@ -134,6 +147,7 @@ def _copy_hardlink_results(
     files: dict[str, FileRecord],
     results: dict[tuple[str, str], AnalysisResult],
     analyzers: Sequence[Analyzer],
+    diff_id: str,
 ) -> None:
     """A hardlink shares its target's bytes: give it the target's results where the analyzer wants it."""
     for link in hardlinks:
@@ -144,4 +158,6 @@ def _copy_hardlink_results(
         for analyzer in analyzers:
             found = results.get((link.link, analyzer.name))
             if found is not None and analyzer.required(link.path, info):
+                if found.findings:
+                    found = locate_findings(found, link.path, diff_id)
                 results[(link.path, analyzer.name)] = found

@@ -24,7 +24,7 @@ from lashing.paths import cache_dir
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: AnalysisResult carries findings
 DEFAULT_MAX_BYTES = 2 * 1024**3
 _ADAPTER = TypeAdapter(LayerAnalysis)
 

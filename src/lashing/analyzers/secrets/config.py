@@ -1,0 +1,89 @@
+"""Secrets in the image config and history: what `docker inspect` and `docker history` show anyone.
+
+Each value is scanned with the same rules as files, under a pseudo-path that cannot clash with a
+file path (file paths never start with '<'):
+
+    <image config>/Env          one entry per line number (1-based index into config.Env)
+    <image config>/Labels       "key=value", line = 1-based position in the label mapping
+    <image config>/Cmd          the arguments joined by spaces, line 1
+    <image config>/Entrypoint   likewise
+    <image history>             history[i].created_by (build args show up here), line = i + 1
+
+`extra["field"]` names the exact field (`Env[2]`, `Labels[com.example.token]`, `history[5].created_by`).
+History findings carry the diff_id of the layer that entry produced (when it produced one) as their
+layer and `added_by_layer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from lashing.analyzers.secrets.scanner import SecretScanner
+from lashing.model import Finding, Layer, Location
+
+CONFIG_PATH = "<image config>"
+HISTORY_PATH = "<image history>"
+MAX_VALUE_BYTES = 1024 * 1024
+
+
+def _texts(config: Mapping[str, Any]) -> Iterator[tuple[str, int, str, str]]:
+    """(pseudo-path, line, field, text) for every scanned value of the config."""
+    inner = config.get("config")
+    inner = inner if isinstance(inner, Mapping) else {}
+    env = inner.get("Env")
+    if isinstance(env, list):
+        for i, item in enumerate(env):
+            if isinstance(item, str):
+                yield f"{CONFIG_PATH}/Env", i + 1, f"Env[{i}]", item
+    labels = inner.get("Labels")
+    if isinstance(labels, Mapping):
+        for i, (key, value) in enumerate(labels.items()):
+            yield f"{CONFIG_PATH}/Labels", i + 1, f"Labels[{key}]", f"{key}={value}"
+    for name in ("Cmd", "Entrypoint"):
+        value = inner.get(name)
+        if isinstance(value, list):
+            yield f"{CONFIG_PATH}/{name}", 1, name, " ".join(str(v) for v in value)
+        elif isinstance(value, str):
+            yield f"{CONFIG_PATH}/{name}", 1, name, value
+
+
+def scan_image_config(
+    config: Mapping[str, Any], layers: Sequence[Layer], scanner: SecretScanner | None = None
+) -> list[Finding]:
+    """Secret findings in Env, Labels, Cmd, Entrypoint and the history's created_by lines."""
+    scanner = scanner or SecretScanner()
+    found: list[Finding] = []
+    for path, line, field, text in _texts(config):
+        found.extend(_scan(scanner, path, line, field, text, None))
+    history = config.get("history")
+    if isinstance(history, list):
+        non_empty = 0
+        for i, entry in enumerate(history):
+            if not isinstance(entry, Mapping):
+                continue
+            layer = None
+            if not entry.get("empty_layer"):
+                layer = layers[non_empty] if non_empty < len(layers) else None
+                non_empty += 1
+            created_by = entry.get("created_by")
+            if isinstance(created_by, str):
+                found.extend(_scan(scanner, HISTORY_PATH, i + 1, f"history[{i}].created_by", created_by, layer))
+    return found
+
+
+def _scan(scanner: SecretScanner, path: str, line: int, field: str, text: str, layer: Layer | None) -> list[Finding]:
+    data = text.encode("utf-8", "replace")[:MAX_VALUE_BYTES]
+    out = []
+    for finding in scanner.scan(path, data):
+        diff_id = layer.diff_id if layer is not None else None
+        extra = {
+            **finding.extra,
+            "field": field,
+            "added_by_layer": diff_id or "",
+            "deleted_by_layer": "",
+            "removed_how": "",
+        }
+        out.append(replace(finding, location=Location(path, diff_id, line), extra=extra))
+    return out
