@@ -26,6 +26,20 @@ class ScanOptions:
     limits: Limits = DEFAULT_LIMITS
 
 
+def analyzers_for(scanners: Sequence[str], lockfiles: bool = False) -> list[Analyzer]:
+    """The analyzers one walk needs for the chosen scanners (the inventory is always read)."""
+    analyzers: list[Analyzer] = list(default_catalogers())
+    if lockfiles:
+        from lashing.analyzers.lockfiles import default_lockfile_analyzers
+
+        analyzers.extend(default_lockfile_analyzers())
+    if "secret" in scanners:
+        from lashing.analyzers.secrets import SecretAnalyzer
+
+        analyzers.append(SecretAnalyzer())
+    return analyzers
+
+
 def scan_inventory(
     target: str,
     options: ScanOptions | None = None,
@@ -53,6 +67,7 @@ def scan_inventory(
         os=analysis.inventory.os,
         layers=analysis.layers if artifact.kind != "directory" else (),
         packages=analysis.inventory.packages,
+        findings=analysis.findings,
         warnings=analysis.warnings,
         tool_version=__version__,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -69,13 +84,26 @@ def scan_vulnerabilities(report: Report, database: Path | None = None) -> Report
         return match_report(report, store)
 
 
-def load_target(target: str, options: ScanOptions | None = None, progress: ProgressHook | None = None) -> Report:
+def load_target(
+    target: str,
+    options: ScanOptions | None = None,
+    analyzers: Sequence[Analyzer] | None = None,
+    progress: ProgressHook | None = None,
+) -> Report:
     """The inventory Report of an image, directory or existing SBOM file (CycloneDX / SPDX JSON)."""
     path = Path(target)
-    if path.is_file():
-        from lashing.sources.sbom import is_sbom, read_sbom
+    if path.is_file() and _is_sbom(path):
+        from lashing.sources.sbom import read_sbom
 
-        if is_sbom(path):
-            return read_sbom(path)
-    report, _ = scan_inventory(target, options, progress=progress)
+        return read_sbom(path)
+    report, _ = scan_inventory(target, options, analyzers, progress=progress)
     return report
+
+
+def _is_sbom(path: Path) -> bool:
+    """Cheap sniff: a JSON document naming CycloneDX or SPDX in its first bytes (never an image tar)."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096).lstrip()
+    if not head.startswith(b"{"):
+        return False
+    return b"CycloneDX" in head or b"spdxVersion" in head or b'"SPDX' in head

@@ -22,11 +22,11 @@ def fs(
         None, "--ignorefile", help="Ignore rules (YAML); default ./.lashingignore when present."
     ),
     vex: list[Path] | None = typer.Option(None, "--vex", help="OpenVEX document(s) to apply."),
+    scanners: str = typer.Option("vuln,secret", "--scanners", help="Comma-separated: vuln, secret."),
     db: Path | None = typer.Option(None, "--db", help="Advisory database file (default: the cache's)."),
 ) -> None:
-    from lashing.analyzers.inventory import default_catalogers
-    from lashing.analyzers.lockfiles import default_lockfile_analyzers
-    from lashing.pipeline import ScanOptions, scan_inventory, scan_vulnerabilities
+    from lashing.cli.image import parse_scanners
+    from lashing.pipeline import ScanOptions, analyzers_for, scan_inventory, scan_vulnerabilities
     from lashing.policy import apply_policy
     from lashing.report import get_format
 
@@ -34,9 +34,11 @@ def fs(
     if not path.is_dir():
         raise UsageError(f"{path} is not a directory")
     policy = build_policy(severity, exit_code, ignore_unfixed, ignore_file, vex)
-    analyzers = [*default_catalogers(), *default_lockfile_analyzers()]
+    chosen = parse_scanners(scanners)
+    analyzers = analyzers_for(chosen, lockfiles=True)
     report, _ = scan_inventory(str(path), ScanOptions(use_cache=False), analyzers=analyzers)
-    report = scan_vulnerabilities(report, db)
+    if "vuln" in chosen:
+        report = scan_vulnerabilities(report, db)
     outcome = apply_policy(report, policy)
     write_scan(outcome.report, format, output)
     raise typer.Exit(outcome.exit_code)

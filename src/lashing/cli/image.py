@@ -15,7 +15,7 @@ from lashing.cli.common import (
 )
 from lashing.report import FORMATS
 
-SCANNERS = ("vuln",)
+SCANNERS = ("vuln", "secret")
 
 
 def parse_scanners(text: str) -> tuple[str, ...]:
@@ -41,7 +41,7 @@ def image(
         None, "--ignorefile", help="Ignore rules (YAML); default ./.lashingignore when present."
     ),
     vex: list[Path] | None = typer.Option(None, "--vex", help="OpenVEX document(s) to apply."),
-    scanners: str = typer.Option("vuln", "--scanners", help=f"Comma-separated: {', '.join(SCANNERS)}."),
+    scanners: str = typer.Option("vuln,secret", "--scanners", help=f"Comma-separated: {', '.join(SCANNERS)}."),
     db: Path | None = typer.Option(None, "--db", help="Advisory database file (default: the cache's)."),
     platform: str | None = typer.Option(None, "--platform", help="os/arch[/variant] to pick from an index."),
     username: str | None = typer.Option(None, "--username", help="Registry user (or LASHING_USERNAME)."),
@@ -51,7 +51,7 @@ def image(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the layer cache."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars on a terminal."),
 ) -> None:
-    from lashing.pipeline import ScanOptions, load_target, scan_vulnerabilities
+    from lashing.pipeline import ScanOptions, analyzers_for, load_target, scan_vulnerabilities
     from lashing.policy import apply_policy
     from lashing.report import get_format
 
@@ -64,7 +64,7 @@ def image(
         use_cache=not no_cache,
     )
     with layer_progress(progress) as hook:
-        report = load_target(image, options, progress=hook)
+        report = load_target(image, options, analyzers_for(chosen), progress=hook)
     if "vuln" in chosen:
         report = scan_vulnerabilities(report, db)
     outcome = apply_policy(report, policy)

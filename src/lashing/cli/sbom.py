@@ -48,12 +48,10 @@ def sbom(
 
 
 def _is_sbom_file(target: str) -> bool:
-    path = Path(target)
-    if not path.is_file():
-        return False
-    from lashing.sources.sbom import is_sbom
+    from lashing.pipeline import _is_sbom
 
-    return is_sbom(path)
+    path = Path(target)
+    return path.is_file() and _is_sbom(path)
 
 
 def _scan_sbom(path: Path, format: str, output: Path | None) -> None:

@@ -1,0 +1,110 @@
+"""`lashing config PATH...` and `lashing rules list|show`: configuration scanning and its rule catalog."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+from lashing.cli.common import output_stream, parse_severities
+from lashing.errors import UsageError
+from lashing.report import FORMATS
+
+log = logging.getLogger("lashing.config")
+rules = typer.Typer(help="Document the configuration rule catalog.", no_args_is_help=True)
+
+
+def config(
+    paths: list[Path] = typer.Argument(..., help="Files or directories: Kubernetes, Compose, scripts, units."),
+    format: str = typer.Option("table", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
+    severity: str | None = typer.Option(None, "--severity", "-s", help="Only these, e.g. HIGH,CRITICAL."),
+    exit_code: int = typer.Option(0, "--exit-code", help="Exit with this code when findings remain."),
+    allowed_registry: list[str] | None = typer.Option(
+        None, "--allowed-registry", help="Registry images may come from (repeatable); enables LSH-K8S-IMAGE-REGISTRY."
+    ),
+    skip_rule: list[str] | None = typer.Option(None, "--skip-rule", help="Rule id not to evaluate (repeatable)."),
+) -> None:
+    """Scan configuration files for misconfigurations."""
+    from lashing import __version__
+    from lashing.analyzers.config import Settings, scan_paths
+    from lashing.model import ArtifactInfo, Report
+    from lashing.report import get_format
+
+    writer = get_format(format)
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or directory: {', '.join(missing)}")
+    wanted = parse_severities(severity)
+    settings = Settings(allowed_registries=tuple(allowed_registry or ()),
+                        disabled_rules=frozenset(r.upper() for r in skip_rule or ()))
+    result = scan_paths(paths, settings)
+    if result.files_scanned and result.files_failed == result.files_scanned:
+        raise UsageError(f"none of the {result.files_scanned} file(s) could be read: {result.warnings[0]}")
+    findings = [f for f in result.findings if wanted is None or f.severity in wanted]
+    findings.sort(key=lambda f: (-f.severity, f.location.path if f.location else "", f.location.line or 0
+                                 if f.location else 0, f.id))
+    warnings = list(result.warnings)
+    if result.suppressed:
+        warnings.append(f"{result.suppressed} finding(s) suppressed by lashing:ignore comments or annotations")
+    for warning in result.warnings:
+        log.warning("%s", warning)
+    report = Report(
+        artifact=ArtifactInfo(name=" ".join(str(p) for p in paths), kind="config"),
+        findings=tuple(findings), warnings=tuple(warnings), tool_version=__version__,
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    with output_stream(output) as stream:
+        writer.write(report, stream)
+    if findings and exit_code:
+        raise typer.Exit(exit_code)
+
+
+@rules.command("list")
+def list_rules(
+    format: str = typer.Option("table", "--format", "-f", help="table or json."),
+    applies_to: str | None = typer.Option(None, "--applies-to", help="Only rules for this target kind."),
+) -> None:
+    """List every rule of the catalog (all rules/*.yaml, Dockerfile rules included)."""
+    from lashing.analyzers.config import load_catalog
+
+    selected = [r for r in load_catalog() if applies_to is None or r.applies_to == applies_to]
+    if format == "json":
+        json.dump([r.to_dict() for r in selected], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    if format != "table":
+        raise UsageError(f"unknown format {format!r} for rules list; use table or json")
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("ID", "SEVERITY", "APPLIES TO", "TITLE", "PEER IDS", box=None)
+    for rule in selected:
+        table.add_row(rule.id, rule.severity.name, rule.applies_to, rule.title, ", ".join(rule.aliases))
+    Console(width=None if sys.stdout.isatty() else 4096, markup=False, highlight=False).print(table)
+
+
+@rules.command("show")
+def show_rule(rule_id: str = typer.Argument(..., help="Rule id or a peer id (e.g. CKV_K8S_16).")) -> None:
+    """Show one rule: metadata, logic and examples."""
+    from lashing.analyzers.config import find_rule
+
+    rule = find_rule(rule_id)
+    if rule is None:
+        raise UsageError(f"no rule {rule_id!r}; see `lashing rules list`")
+    lines = [f"{rule.id}  [{rule.severity.name}]  {rule.title}", f"applies to: {rule.applies_to}",
+             f"peer ids:   {', '.join(rule.aliases) or '-'}", "", rule.description, "",
+             f"remediation: {rule.remediation}"]
+    if rule.cel:
+        lines += ["", "cel:", f"  {rule.cel}"]
+    if rule.check:
+        lines += ["", f"check: {rule.check} (Python)"]
+    lines += [f"reference: {ref}" for ref in rule.references]
+    for label in ("bad", "good"):
+        if isinstance(rule.examples.get(label), str):
+            lines += ["", f"{label} example:", *("  " + x for x in rule.examples[label].rstrip().splitlines())]
+    typer.echo("\n".join(lines))
