@@ -56,7 +56,7 @@ def assemble(layers: Sequence[tuple[Layer, LayerAnalysis]], fs: LayeredFilesyste
         top = visible.added_by
         results = by_layer.get(top.index, {}).get(path, [])
         lineage = _lineage(fs, path, top)
-        location = Location(path=path, layer_diff_id=top.diff_id)
+        location = Location(path=path, layer_diff_id=top.diff_id or None)
         for result in results:
             if result.os is not None:
                 os_found.append(result.os)
@@ -66,7 +66,7 @@ def assemble(layers: Sequence[tuple[Layer, LayerAnalysis]], fs: LayeredFilesyste
                     if _identity(pkg) not in declares(older, path):
                         break
                     origin = older
-                packages.append(replace(pkg, locations=(location, *pkg.locations), layer=origin))
+                packages.append(replace(pkg, locations=_declared_at(location, pkg.locations), layer=origin))
     return Inventory(os=None, packages=tuple(packages), os_sources=tuple(os_found))
 
 
@@ -80,3 +80,13 @@ def _lineage(fs: LayeredFilesystem, path: str, top: Layer) -> list[Layer]:
             break
         chain.append(version.added_by)
     return chain
+
+
+def _declared_at(location: Location, own: tuple[Location, ...]) -> tuple[Location, ...]:
+    """The declaring file first; a location the cataloger gave for that same file (a lockfile line) keeps
+    its line and gains the layer."""
+    same = next((loc for loc in own if loc.path == location.path), None)
+    if same is None:
+        return (location, *own)
+    first = replace(same, layer_diff_id=location.layer_diff_id)
+    return (first, *(loc for loc in own if loc is not same))

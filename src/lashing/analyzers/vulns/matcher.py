@@ -136,7 +136,7 @@ class Matcher:
         primary = next((h.advisory for h in group if h.advisory.summary), group[0].advisory)
         references = _references(hit.advisory for hit in group)
         location = pkg.locations[0] if pkg.locations else None
-        if location is not None and pkg.layer is not None and location.layer_diff_id is None:
+        if location is not None and pkg.layer is not None and pkg.layer.diff_id and location.layer_diff_id is None:
             location = replace(location, layer_diff_id=pkg.layer.diff_id)
         extra = {
             "installed_version": pkg.version,
