@@ -8,7 +8,8 @@ import sys
 import typer
 
 from lashing import __version__
-from lashing.cli import db, image, sbom
+from lashing.cli import config as config_cli
+from lashing.cli import db, fs, image, sbom
 from lashing.errors import LashingError
 
 app = typer.Typer(
@@ -20,6 +21,11 @@ app = typer.Typer(
 )
 app.command("sbom", help="List every package in an image or directory (SBOM).")(sbom.sbom)
 app.command("image", help="Scan an image for vulnerabilities (inventory, advisories, policy gate).")(image.image)
+app.command("fs", help="Scan a source tree: lockfiles and installed packages, vulnerabilities, secrets.")(fs.fs)
+app.command(
+    "config", help="Scan configuration: Dockerfiles, Kubernetes, Compose, docker run, RBAC, control plane."
+)(config_cli.config)
+app.add_typer(config_cli.rules, name="rules", help="Document the configuration rule catalog.")
 app.add_typer(db.app, name="db", help="Manage the offline advisory database (OSV exports).")
 
 _state = {"debug": False}

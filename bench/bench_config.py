@@ -1,0 +1,123 @@
+"""Benchmark `lashing config` on generated Deployments: wall time and peak RSS at 500/1000/2000 files.
+
+    python bench/bench_config.py [--files 2000] [--peers]
+
+Each run is a fresh child process running `lashing config DIR --format json -o FILE`;
+peak RSS comes from `resource.getrusage(RUSAGE_CHILDREN)` deltas via a wrapper. `--peers` also times
+Checkov (`checkov -d DIR --framework kubernetes --skip-download`) and Trivy (`trivy config`) when installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TEMPLATE = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app-{i}
+  namespace: team-{ns}
+  labels: {{app: app-{i}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: app-{i}}}}}
+  template:
+    metadata: {{labels: {{app: app-{i}}}}}
+    spec:
+{pod_sc}      containers:
+      - name: app
+        image: {image}
+        ports: [{{containerPort: {port}}}]
+{container_sc}{resources}      - name: sidecar-{i}
+        image: envoyproxy/envoy:v1.{minor}.0
+        env:
+        - {{name: LOG_LEVEL, value: info}}
+        - {{name: API_TOKEN, value: "{token}"}}
+{volumes}"""
+
+
+def deployment(i: int) -> str:
+    """A varied Deployment: hardened, half-hardened or careless depending on i."""
+    hardened = i % 3 == 0
+    pod_sc = ("      securityContext: {runAsNonRoot: true, runAsUser: 10001, seccompProfile: {type: RuntimeDefault}}\n"
+              if hardened else ("      hostNetwork: true\n" if i % 7 == 0 else ""))
+    container_sc = ("        securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true,"
+                    " capabilities: {drop: [ALL]}}\n" if hardened else
+                    ("        securityContext: {privileged: true}\n" if i % 5 == 0 else ""))
+    resources = ("        resources: {limits: {cpu: 500m, memory: 256Mi}, requests: {cpu: 100m, memory: 128Mi}}\n"
+                 if i % 2 == 0 else "")
+    volumes = ("      volumes: [{name: sock, hostPath: {path: /var/run/docker.sock}}]\n" if i % 11 == 0 else "")
+    image = ["nginx:1.25", f"registry.example.com/team/api:2.{i}", "redis", "busybox:latest"][i % 4]
+    return TEMPLATE.format(i=i, ns=i % 17, replicas=1 + i % 3, pod_sc=pod_sc, container_sc=container_sc,
+                           resources=resources, volumes=volumes, image=image, port=80 + i % 9000,
+                           minor=20 + i % 9, token=f"tok{i:08d}AbCdEfGhIjKlMn" if i % 4 == 1 else "x")
+
+
+def generate(folder: Path, count: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        (folder / f"deploy-{i:05d}.yaml").write_text(deployment(i))
+
+
+# `lashing config` once the command is registered in cli/main.py; until then the same function in a tiny app
+_SHIM = ("import sys, typer; from lashing.cli.config import config; app = typer.Typer(); "
+         "app.command()(config); app(sys.argv[1:])")
+LASHING_CONFIG = [sys.executable, "-c", _SHIM]
+_SCAN_ONLY = ("import sys, pathlib; from lashing.analyzers.config import scan_paths; "
+              "scan_paths([pathlib.Path(sys.argv[1])])")
+
+
+def measure(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of a child process, measured by a tiny wrapper process."""
+    wrapper = ("import resource, subprocess, sys, time, json; t = time.perf_counter(); "
+               "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+               "print(json.dumps([time.perf_counter() - t, "
+               "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024]))")
+    out = subprocess.run([sys.executable, "-c", wrapper, *command], capture_output=True, text=True, check=True)
+    wall, rss = json.loads(out.stdout)
+    return wall, rss
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--peers", action="store_true", help="also run checkov and trivy when installed")
+    args = parser.parse_args()
+    sizes = sorted({s for s in (500, 1000, args.files) if s <= args.files})
+    with tempfile.TemporaryDirectory(prefix="lashing-bench-") as tmp:
+        rows = []
+        for size in sizes:
+            folder = Path(tmp) / f"n{size}"
+            generate(folder, size)
+            tools = {"lashing": [*LASHING_CONFIG, str(folder), "--format", "json", "-o", str(Path(tmp) / "out.json")],
+                     # the scan alone, without the report writer (which holds every finding twice over)
+                     "scan": [sys.executable, "-c", _SCAN_ONLY, str(folder)]}
+            if args.peers and shutil.which("checkov"):
+                tools["checkov"] = ["checkov", "-d", str(folder), "--framework", "kubernetes", "--skip-download",
+                                    "--quiet", "--compact", "-o", "json"]
+            if args.peers and shutil.which("trivy"):
+                tools["trivy"] = ["trivy", "config", "--skip-check-update", "--quiet", "-f", "json", str(folder)]
+            for tool, command in tools.items():
+                wall, rss = measure(command)
+                rows.append((tool, size, wall, rss))
+                print(f"{tool:8} {size:5d} files  {wall:7.2f} s  {size / wall:8.0f} files/s  peak {rss:7.1f} MiB",
+                      flush=True)
+        if args.peers:
+            for size in sizes:
+                by_tool = {t: w for t, s, w, _ in rows if s == size}
+                if "lashing" in by_tool and len(by_tool) > 1:
+                    ratios = ", ".join(f"{t} {w / by_tool['lashing']:.1f}x" for t, w in by_tool.items()
+                                       if t not in ("lashing", "scan"))
+                    print(f"{size} files: lashing is faster than {ratios}")
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    main()
+    print(f"total {time.perf_counter() - started:.1f} s")

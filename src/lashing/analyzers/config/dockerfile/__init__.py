@@ -1,0 +1,184 @@
+"""Dockerfile scanning: parser, rule catalog (rules/dockerfile.yaml) and findings.
+
+    parse_dockerfile(content, path) -> Dockerfile        the parsed model (never raises on bad input)
+    scan_dockerfile(path, content) -> list[Finding]      every rule of the catalog, minus suppressions
+    load_dockerfile_rules() -> list[dict]                the catalog as data (for `lashing rules list`)
+
+A rule names a Python check (`check: latest_tag`, a function in `checks.py`) or a CEL expression
+(`cel:`) evaluated per instruction of the kinds listed in `match:` with the variables `instruction`
+(cmd, args, flags, json_form, line, original), `stage` (index, name, is_final, base) and `dockerfile`
+(stage_count). Inline suppression: a comment `# lashing:ignore LSH-DF-X[,DL3008] reason` on the
+line(s) directly above an instruction silences those rule ids (or peer ids) for that instruction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lashing.model import Finding, FindingKind, Location, Severity
+
+from . import checks
+from .context import Context, Hit, hit
+from .model import Dockerfile, Instruction, Stage
+from .parser import parse_dockerfile
+
+__all__ = ["load_dockerfile_rules", "parse_dockerfile", "scan_dockerfile", "scan_parsed"]
+
+RULES_FILE = Path(__file__).resolve().parent.parent / "rules" / "dockerfile.yaml"
+_IGNORE = re.compile(r"lashing:ignore\b\s*(.*)", re.I)
+_ID_TOKEN = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
+
+
+@lru_cache(maxsize=1)
+def _load_rules() -> tuple[dict[str, Any], ...]:
+    data = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8")) or []
+    return tuple(
+        rule for rule in data if isinstance(rule, dict) and rule.get("applies_to", "dockerfile") == "dockerfile"
+    )
+
+
+def load_dockerfile_rules() -> list[dict[str, Any]]:
+    """The Dockerfile rule catalog as plain dicts (a fresh copy each call)."""
+    return [dict(rule) for rule in _load_rules()]
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> tuple[tuple[dict[str, Any], Any, Any], ...]:
+    import cel
+
+    out = []
+    for rule in _load_rules():
+        func = getattr(checks, rule["check"]) if rule.get("check") else None
+        program = cel.compile(rule["cel"]) if rule.get("cel") else None
+        if func is None and program is None:
+            raise ValueError(f"rule {rule.get('id')} has neither check nor cel")
+        out.append((rule, func, program))
+    return tuple(out)
+
+
+def _instruction_dict(inst: Instruction) -> dict[str, Any]:
+    return {
+        "cmd": inst.cmd,
+        "args": list(inst.args),
+        "flags": {k: ("" if v is None else v) for k, v in inst.flags},
+        "json_form": inst.json_form,
+        "line": inst.start_line,
+        "original": inst.original,
+    }
+
+
+def _stage_dict(df: Dockerfile, stage: Stage) -> dict[str, Any]:
+    base = stage.base
+    return {
+        "index": stage.index,
+        "name": stage.name,
+        "is_final": stage.index == len(df.stages) - 1,
+        "base": {
+            "raw": base.raw,
+            "registry": base.registry,
+            "repository": base.repository,
+            "tag": base.tag,
+            "digest": base.digest,
+            "is_stage": stage.base_stage is not None,
+        },
+    }
+
+
+def _cel_hits(df: Dockerfile, rule: dict[str, Any], program: Any) -> Iterator[Hit]:
+    kinds = set(rule.get("match") or ())
+    for stage in df.stages:
+        stage_ctx = None
+        for inst in stage.all_instructions():
+            if kinds and inst.cmd not in kinds:
+                continue
+            if stage_ctx is None:
+                stage_ctx = _stage_dict(df, stage)
+            variables = {
+                "instruction": _instruction_dict(inst),
+                "stage": stage_ctx,
+                "dockerfile": {"stage_count": len(df.stages)},
+            }
+            try:
+                fired = program.execute(variables)
+            except (ValueError, RuntimeError, TypeError):
+                continue
+            if fired is True:
+                yield hit(inst, stage)
+
+
+def _suppressions(df: Dockerfile) -> dict[int, set[str]]:
+    """Line of the instruction below a `lashing:ignore` comment -> ids (upper case) it silences."""
+    comment_lines = {line for line, _ in df.comments}
+    out: dict[int, set[str]] = {}
+    for line, text in df.comments:
+        m = _IGNORE.search(text)
+        if not m:
+            continue
+        ids: set[str] = set()
+        for token in m.group(1).replace(",", " ").split():
+            if not _ID_TOKEN.match(token) or not (
+                any(ch.isdigit() for ch in token) or token.upper().startswith("LSH-")
+            ):
+                break
+            ids.add(token.upper())
+        if not ids:
+            continue
+        target = line + 1
+        while target in comment_lines:
+            target += 1
+        out.setdefault(target, set()).update(ids)
+    return out
+
+
+def scan_parsed(df: Dockerfile) -> list[Finding]:
+    """Run every catalog rule over a parsed Dockerfile."""
+    ctx = Context(df)
+    silenced = _suppressions(df)
+    findings: list[Finding] = []
+    seen: set[tuple[str, int]] = set()
+    for rule, func, program in _compiled():
+        hits = func(ctx) if func is not None else _cel_hits(df, rule, program)
+        rule_id = rule["id"]
+        aliases = tuple(rule.get("aliases") or ())
+        names = {rule_id.upper(), *(a.upper() for a in aliases)}
+        for h in hits:
+            if (rule_id, h.line) in seen:
+                continue
+            ids = silenced.get(h.line)
+            if ids and (names & ids or "ALL" in ids):
+                continue
+            seen.add((rule_id, h.line))
+            extra = {
+                "resource": f"stage {h.stage}" if h.stage else "Dockerfile",
+                "instruction": h.cmd,
+                "stage": h.stage,
+            }
+            if h.detail:
+                extra["detail"] = h.detail
+            findings.append(
+                Finding(
+                    id=rule_id,
+                    kind=FindingKind.CONFIG,
+                    severity=Severity.parse(str(rule.get("severity", "UNKNOWN"))),
+                    title=rule.get("title", rule_id),
+                    description=" ".join(str(rule.get("description", "")).split()),
+                    location=Location(df.path, line=h.line, end_line=h.end_line),
+                    aliases=aliases,
+                    references=tuple(rule.get("references") or ()),
+                    remediation=" ".join(str(rule.get("remediation", "")).split()),
+                    extra=extra,
+                )
+            )
+    findings.sort(key=lambda f: ((f.location.line or 0) if f.location else 0, f.id))
+    return findings
+
+
+def scan_dockerfile(path: str, content: bytes) -> list[Finding]:
+    """Parse `content` (a Dockerfile read from `path`) and return its findings; never raises on bad input."""
+    return scan_parsed(parse_dockerfile(content, path))

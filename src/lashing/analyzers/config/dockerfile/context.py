@@ -1,0 +1,135 @@
+"""What checks see: the parsed Dockerfile plus facts computed once (RUN scripts, shells, mounts)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from .model import Dockerfile, Instruction, Stage
+from .shell import SHELLS, Command, parse_script
+
+NON_POSIX_SHELLS = ("powershell", "pwsh", "cmd", "cmd.exe", "powershell.exe", "pwsh.exe")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One place a check fired: the instruction's line range, its stage and a short detail."""
+
+    line: int
+    end_line: int
+    stage: str = ""
+    cmd: str = ""
+    detail: str = ""
+
+
+def hit(inst: Instruction, stage: Stage | None, detail: str = "") -> Hit:
+    label = (stage.name or str(stage.index)) if stage is not None else ""
+    return Hit(inst.start_line, inst.end_line, label, inst.cmd, detail)
+
+
+@dataclass
+class Run:
+    """A RUN instruction read as shell: its simple commands and mounts."""
+
+    stage: Stage
+    inst: Instruction
+    commands: list[Command]
+    has_pipe: bool
+    script: str
+    posix: bool
+    shell: tuple[str, ...] = ()
+    mounts: list[dict[str, str]] = field(default_factory=list)
+
+    def mount_targets(self, kind: str) -> list[str]:
+        return [m.get("target", m.get("dst", m.get("destination", ""))) for m in self.mounts if m.get("type") == kind]
+
+    @property
+    def has_secret_mount(self) -> bool:
+        return any(m.get("type") == "secret" for m in self.mounts)
+
+    def cached(self, *prefixes: str) -> bool:
+        """True when a cache mount covers one of `prefixes` (so no cleanup is needed there)."""
+        targets = [t.rstrip("/") for t in self.mount_targets("cache") if t]
+        return any(t == p or t.startswith(p + "/") or p.startswith(t + "/") for t in targets for p in prefixes)
+
+    def named(self, *names: str) -> list[Command]:
+        return [c for c in self.commands if c.name in names]
+
+
+def _mount(spec: str) -> dict[str, str]:
+    out: dict[str, str] = {"type": "bind"}
+    for part in spec.split(","):
+        key, eq, value = part.partition("=")
+        out[key.strip().lower()] = value.strip() if eq else "true"
+    return out
+
+
+class Context:
+    """Per-scan cache shared by all checks."""
+
+    def __init__(self, df: Dockerfile) -> None:
+        self.df = df
+
+    @cached_property
+    def final_chain(self) -> list[Stage]:
+        final = self.df.final_stage
+        return self.df.ancestry(final) if final is not None else []
+
+    @cached_property
+    def runs(self) -> list[Run]:
+        out: list[Run] = []
+        for stage in self.df.stages:
+            shell: tuple[str, ...] = ("/bin/sh", "-c")
+            for chained in reversed(self.df.ancestry(stage)[1:]):
+                for inst in chained.instructions:
+                    if inst.cmd == "SHELL" and inst.json_form and inst.args:
+                        shell = inst.args
+            for inst in stage.instructions:
+                if inst.cmd == "SHELL" and inst.json_form and inst.args:
+                    shell = inst.args
+                elif inst.cmd == "RUN":
+                    out.append(self._run(stage, inst, shell))
+        return out
+
+    def _run(self, stage: Stage, inst: Instruction, shell: tuple[str, ...]) -> Run:
+        mounts = [_mount(v) for v in inst.flag_values("mount")]
+        exe = shell[0].rsplit("/", 1)[-1].rsplit("\\", 1)[-1].lower() if shell else "sh"
+        posix = exe not in NON_POSIX_SHELLS
+        scripts: list[str] = []
+        if inst.json_form:
+            argv = list(inst.args)
+            name = argv[0].rsplit("/", 1)[-1] if argv else ""
+            if name in SHELLS and len(argv) >= 3 and argv[1].startswith("-") and "c" in argv[1]:
+                scripts.append(argv[2])
+            else:
+                cmds = [Command(argv, 0, 0, False, [], list(argv))] if argv else []
+                return Run(stage, inst, cmds, False, " ".join(argv), True, shell, mounts)
+        else:
+            text = inst.args[0] if inst.args else ""
+            scripts.append(text)
+            stripped = _strip_heredoc_markers(text)
+            lone = not stripped.strip() or stripped.split()[0].rsplit("/", 1)[-1] in SHELLS
+            if inst.heredocs and lone:
+                scripts.extend(h.content for h in inst.heredocs[:1])
+        if not posix:
+            return Run(stage, inst, [], False, "\n".join(scripts), False, shell, mounts)
+        commands: list[Command] = []
+        has_pipe = False
+        for k, script in enumerate(scripts):
+            cmds, pipe = parse_script(script)
+            for c in cmds:
+                c.pipeline += k * 1_000_000
+            commands.extend(cmds)
+            has_pipe = has_pipe or pipe
+        return Run(stage, inst, commands, has_pipe, "\n".join(scripts), True, shell, mounts)
+
+    def stage_label(self, stage: Stage) -> str:
+        return stage.name or str(stage.index)
+
+
+_MARKER = re.compile(r"<<-?\s*(?:\"[^\"]*\"|'[^']*'|[A-Za-z0-9_.\-]+)")
+
+
+def _strip_heredoc_markers(text: str) -> str:
+    return _MARKER.sub(" ", text)

@@ -1,0 +1,570 @@
+"""Dockerfile parser (own code, after the Dockerfile reference; no BuildKit needed).
+
+Never raises on malformed input: problems become `ParseWarning`s with a line number. Bounded: the
+file is cut at `MAX_BYTES`, a logical line at `MAX_LINE`, the instruction count at `MAX_INSTRUCTIONS`,
+and substitution results at `expand.MAX_EXPANSION`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from .expand import Env, expand_word, has_variable, split_words
+from .model import Dockerfile, Heredoc, ImageRef, Instruction, KeyValue, ParseWarning, Stage
+
+MAX_BYTES = 4 * 1024 * 1024
+MAX_LINE = 1024 * 1024
+MAX_INSTRUCTIONS = 50_000
+MAX_HEREDOCS_PER_INSTRUCTION = 16
+
+INSTRUCTIONS = frozenset(
+    {
+        "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
+        "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+    }
+)  # fmt: skip
+EXPANDED = frozenset(
+    {"ADD", "COPY", "ENV", "ARG", "EXPOSE", "FROM", "LABEL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
+)
+JSON_CAPABLE = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME"})
+HEREDOC_CAPABLE = frozenset({"RUN", "COPY", "ADD"})
+FLAGGED = frozenset({"FROM", "RUN", "COPY", "ADD", "HEALTHCHECK"})
+KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
+# Built-in ARGs BuildKit defines in the global scope; their values depend on the build.
+PLATFORM_ARGS = (
+    "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT",
+    "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "TARGETSTAGE",
+)  # fmt: skip
+
+_DIRECTIVE = re.compile(r"^\s*#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+_COMMENT = re.compile(r"^\s*#")
+_KEYWORD = re.compile(r"^\s*(\S+)(?:\s+(.*))?$", re.S)
+_HEREDOC = re.compile(r"<<(-?)\s*(?:\"([^\"\s]+)\"|'([^'\s]+)'|([A-Za-z0-9_][A-Za-z0-9_.\-]*))")
+_STAGE_NAME = re.compile(r"^[a-z][a-z0-9\-_.]*$")
+
+
+@dataclass
+class _Logical:
+    start: int
+    end: int
+    text: str
+    heredocs: list[Heredoc] = field(default_factory=list)
+
+
+def decode(content: bytes | str) -> tuple[str, list[ParseWarning]]:
+    warnings: list[ParseWarning] = []
+    if isinstance(content, bytes):
+        if len(content) > MAX_BYTES:
+            warnings.append(ParseWarning(0, f"file larger than {MAX_BYTES} bytes: only the start is read"))
+            content = content[:MAX_BYTES]
+        text = content.decode("utf-8", errors="replace")
+    else:
+        text = content
+        if len(text) > MAX_BYTES:
+            warnings.append(ParseWarning(0, f"file larger than {MAX_BYTES} characters: only the start is read"))
+            text = text[:MAX_BYTES]
+    return text.removeprefix("\ufeff").replace("\x00", ""), warnings
+
+
+def parse_dockerfile(content: bytes | str, path: str = "Dockerfile") -> Dockerfile:
+    """Parse a Dockerfile; never raises for bad content (see `Dockerfile.warnings`)."""
+    text, warnings = decode(content)
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    directives, escape, first = _directives(lines, warnings)
+    comments: list[tuple[int, str]] = []
+    logicals = _logical_lines(lines, first, escape, comments, warnings)
+    return _build(path, directives, escape, logicals, comments, warnings)
+
+
+def _directives(lines: list[str], warnings: list[ParseWarning]) -> tuple[list[tuple[str, str]], str, int]:
+    directives: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    escape = "\\"
+    index = 0
+    for index, line in enumerate(lines):
+        m = _DIRECTIVE.match(line)
+        if not m or m.group(1).lower() not in KNOWN_DIRECTIVES:
+            break
+        name, value = m.group(1).lower(), m.group(2)
+        if name in seen:
+            warnings.append(ParseWarning(index + 1, f"parser directive {name!r} given twice; the first one is used"))
+            continue
+        seen.add(name)
+        directives.append((name, value))
+        if name == "escape":
+            if value in ("\\", "`"):
+                escape = value
+            else:
+                warnings.append(ParseWarning(index + 1, f"invalid escape character {value!r}; using backslash"))
+    else:
+        index = len(lines)
+    return directives, escape, index
+
+
+def _continues(line: str, escape: str) -> bool:
+    stripped = line.rstrip(" \t")
+    return stripped.endswith(escape)
+
+
+def _logical_lines(
+    lines: list[str], first: int, escape: str, comments: list[tuple[int, str]], warnings: list[ParseWarning]
+) -> list[_Logical]:
+    out: list[_Logical] = []
+    i = first
+    n = len(lines)
+    while i < n:
+        line = lines[i]
+        if not line.strip():
+            i += 1
+            continue
+        if _COMMENT.match(line):
+            comments.append((i + 1, line.strip()))
+            i += 1
+            continue
+        if len(out) >= MAX_INSTRUCTIONS:
+            warnings.append(ParseWarning(i + 1, f"more than {MAX_INSTRUCTIONS} instructions: the rest is ignored"))
+            break
+        start = i
+        parts: list[str] = []
+        size = 0
+        while True:
+            line = lines[i]
+            cont = _continues(line, escape)
+            piece = line.rstrip(" \t")[:-1] if cont else line
+            if size + len(piece) <= MAX_LINE:
+                parts.append(piece)
+                size += len(piece)
+            elif size <= MAX_LINE:
+                warnings.append(ParseWarning(start + 1, f"instruction longer than {MAX_LINE} characters: truncated"))
+                size = MAX_LINE + 1
+            i += 1
+            if not cont:
+                break
+            # inside a continuation: comment lines and empty lines are dropped, as BuildKit does
+            while i < n and (not lines[i].strip() or _COMMENT.match(lines[i])):
+                i += 1
+            if i >= n:
+                break
+        logical = _Logical(start + 1, i, "".join(parts))
+        i = _attach_heredocs(logical, lines, i, warnings)
+        out.append(logical)
+    return out
+
+
+def _heredoc_markers(text: str) -> list[tuple[str, bool, bool]]:
+    """Heredoc markers (name, strip_tabs, expand) outside quotes in an instruction line."""
+    markers: list[tuple[str, bool, bool]] = []
+    quote = ""
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if quote:
+            if c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif c == "<" and text.startswith("<<", i) and not text.startswith("<<<", i):
+            m = _HEREDOC.match(text, i)
+            if m:
+                name = m.group(2) or m.group(3) or m.group(4)
+                markers.append((name, m.group(1) == "-", m.group(4) is not None))
+                i = m.end()
+                continue
+            i += 2
+            continue
+        i += 1
+    return markers
+
+
+def _attach_heredocs(logical: _Logical, lines: list[str], i: int, warnings: list[ParseWarning]) -> int:
+    m = _KEYWORD.match(logical.text)
+    if not m:
+        return i
+    cmd = m.group(1).upper()
+    rest = m.group(2) or ""
+    if cmd == "ONBUILD":
+        m2 = _KEYWORD.match(rest)
+        if not m2:
+            return i
+        cmd, rest = m2.group(1).upper(), m2.group(2) or ""
+    if cmd not in HEREDOC_CAPABLE or "<<" not in rest or rest.lstrip().startswith("["):
+        return i
+    markers = _heredoc_markers(rest)[:MAX_HEREDOCS_PER_INSTRUCTION]
+    n = len(lines)
+    for name, strip_tabs, expand in markers:
+        start = i + 1
+        body: list[str] = []
+        size = 0
+        closed = False
+        while i < n:
+            line = lines[i]
+            i += 1
+            candidate = line.lstrip("\t") if strip_tabs else line
+            if candidate == name:
+                closed = True
+                break
+            if strip_tabs:
+                line = candidate
+            if size <= MAX_LINE:
+                body.append(line)
+                size += len(line) + 1
+        if not closed:
+            warnings.append(ParseWarning(logical.start, f"heredoc {name!r} is not terminated"))
+        content = "\n".join(body) + ("\n" if body else "")
+        logical.heredocs.append(Heredoc(name, content, strip_tabs, expand, start, i))
+    logical.end = max(logical.end, i)
+    return i
+
+
+# ---------------------------------------------------------------- instructions
+
+
+def _split_flags(rest: str) -> tuple[list[tuple[str, str | None]], str]:
+    """Leading `--name[=value]` words (quotes allowed in values) and the remaining text."""
+    flags: list[tuple[str, str | None]] = []
+    i = 0
+    n = len(rest)
+    while True:
+        while i < n and rest[i] in " \t":
+            i += 1
+        if not rest.startswith("--", i) or i + 2 >= n or rest[i + 2] in " \t=":
+            break
+        j = i
+        quote = ""
+        while j < n:
+            c = rest[j]
+            if quote:
+                if c == quote:
+                    quote = ""
+            elif c in "'\"":
+                quote = c
+            elif c in " \t":
+                break
+            j += 1
+        word = rest[i + 2 : j]
+        name, eq, value = word.partition("=")
+        if eq and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        flags.append((name.lower(), value if eq else None))
+        i = j
+    return flags, rest[i:]
+
+
+def _json_array(text: str) -> list[str] | None:
+    stripped = text.strip()
+    if not stripped.startswith("["):
+        return None
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        return None
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+def _raw_words(text: str, escape: str) -> list[str]:
+    """Split on whitespace outside quotes, keeping quotes and escapes for a later `expand_word`."""
+    words: list[str] = []
+    cur: list[str] = []
+    quote = ""
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == escape and i + 1 < n and quote != "'":
+            cur.append(text[i : i + 2])
+            i += 2
+            continue
+        if quote:
+            if c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif c in " \t\r\n":
+            if cur:
+                words.append("".join(cur))
+                cur = []
+            i += 1
+            continue
+        cur.append(c)
+        i += 1
+    if cur:
+        words.append("".join(cur))
+    return words
+
+
+def _pairs(
+    cmd: str, rest: str, env: Env | None, escape: str, sequential: bool = False
+) -> tuple[list[KeyValue], list[bool]]:
+    """NAME=value pairs of ENV/ARG/LABEL (and the legacy `ENV NAME value`), each with its unresolved flag.
+
+    ENV and LABEL substitute with the variables as they were before the instruction; ARG defaults
+    see the ARGs declared earlier in the same instruction (`sequential`).
+    """
+    raw = _raw_words(rest, escape)
+    if not raw:
+        return [], []
+    if cmd == "ENV" and "=" not in raw[0]:
+        rest_value = rest.strip()[len(raw[0]) :].strip()
+        value, unresolved = expand_word(rest_value, env, escape)
+        return [KeyValue(expand_word(raw[0], None, escape)[0], value)], [unresolved]
+    local = dict(env) if env is not None else None
+    pairs: list[KeyValue] = []
+    flags: list[bool] = []
+    for word in raw:
+        key_raw, eq, value_raw = word.partition("=")
+        key = expand_word(key_raw, None, escape)[0]
+        if not eq:
+            pairs.append(KeyValue(key, None))
+            flags.append(False)
+            continue
+        value, unresolved = expand_word(value_raw, local, escape)
+        pairs.append(KeyValue(key, value))
+        flags.append(unresolved)
+        if sequential and local is not None:
+            local[key] = None if unresolved else value
+    return pairs, flags
+
+
+class _Scope:
+    """Variables visible while building a stage: ARG values and ENV, ENV taking precedence."""
+
+    def __init__(self, globals_: dict[str, str | None], env: dict[str, str | None] | None = None) -> None:
+        self.globals = globals_
+        self.args: dict[str, str | None] = {}
+        self.env: dict[str, str | None] = dict(env or {})
+
+    def mapping(self) -> dict[str, str | None]:
+        merged = dict(self.args)
+        merged.update(self.env)
+        return merged
+
+
+def parse_image_ref(text: str, unresolved: bool = False) -> ImageRef:
+    raw = text.strip()
+    rest = raw
+    digest = ""
+    if "@" in rest:
+        rest, _, digest = rest.partition("@")
+    tag = ""
+    slash = rest.rfind("/")
+    colon = rest.rfind(":")
+    if colon > slash:
+        rest, tag = rest[:colon], rest[colon + 1 :]
+    registry = ""
+    first, sep, remainder = rest.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        registry, rest = first, remainder
+    return ImageRef(raw=raw, registry=registry, repository=rest, tag=tag, digest=digest, unresolved=unresolved)
+
+
+def _make(
+    cmd: str,
+    rest: str,
+    logical: _Logical,
+    scope: _Scope | None,
+    escape: str,
+    warnings: list[ParseWarning],
+    expand: bool = True,
+) -> Instruction:
+    env = scope.mapping() if (scope is not None and expand and cmd in EXPANDED) else None
+    raw = logical.text.strip()
+    heredocs = tuple(logical.heredocs)
+    flags: list[tuple[str, str | None]] = []
+    body = rest
+    if cmd in FLAGGED:
+        flags, body = _split_flags(rest)
+        if env is not None:
+            flags = [(k, expand_word(v, env, escape)[0] if v is not None else None) for k, v in flags]
+    json_form = False
+    args: tuple[str, ...] = ()
+    pairs: tuple[KeyValue, ...] = ()
+    pair_unresolved: tuple[bool, ...] = ()
+    unresolved = False
+    if cmd in JSON_CAPABLE and (arr := _json_array(body)) is not None:
+        json_form = True
+        args = tuple(arr)
+        if env is not None:
+            expanded: list[str] = []
+            for word in arr:
+                value, unres = expand_word(word, env, escape) if "$" in word else (word, False)
+                expanded.append(value)
+                unresolved = unresolved or unres
+            args = tuple(expanded)
+    elif cmd in ("RUN", "CMD", "ENTRYPOINT"):
+        args = (body.strip(),) if body.strip() else ()
+    elif cmd == "SHELL":
+        warnings.append(ParseWarning(logical.start, "SHELL requires the JSON (exec) form"))
+        args = (body.strip(),)
+    elif cmd == "HEALTHCHECK":
+        sub = body.strip().split(None, 1)
+        if not sub:
+            args = ()
+        elif sub[0].upper() == "NONE":
+            args = ("NONE",)
+        elif sub[0].upper() == "CMD":
+            inner = sub[1] if len(sub) > 1 else ""
+            arr = _json_array(inner)
+            json_form = arr is not None
+            args = ("CMD", *(arr if arr is not None else ([inner.strip()] if inner.strip() else [])))
+        else:
+            warnings.append(ParseWarning(logical.start, "HEALTHCHECK needs CMD or NONE"))
+            args = tuple(sub)
+    elif cmd in ("ENV", "ARG", "LABEL"):
+        pair_list, unresolved_flags = _pairs(cmd, body, env, escape, sequential=cmd == "ARG")
+        pairs = tuple(pair_list)
+        pair_unresolved = tuple(unresolved_flags)
+        unresolved = any(unresolved_flags)
+        args = tuple(p.key if p.value is None else f"{p.key}={p.value}" for p in pairs)
+    elif cmd in ("USER", "WORKDIR", "STOPSIGNAL", "MAINTAINER"):
+        if env is not None:
+            value, unresolved = expand_word(body.strip(), env, escape)
+        elif cmd == "MAINTAINER":
+            value = body.strip()
+        else:
+            value = expand_word(body.strip(), None, escape)[0]
+            unresolved = has_variable(body)
+        args = (value,) if value or body.strip() else ()
+    else:
+        words, unresolved = split_words(body, env, escape)
+        if env is None and has_variable(body):
+            unresolved = True
+        args = tuple(words)
+    return Instruction(
+        cmd=cmd,
+        raw=raw,
+        args=args,
+        flags=tuple(flags),
+        json_form=json_form,
+        heredocs=heredocs,
+        start_line=logical.start,
+        end_line=logical.end,
+        original=rest,
+        pairs=pairs,
+        unresolved=unresolved,
+        pair_unresolved=pair_unresolved,
+    )
+
+
+def _build(
+    path: str,
+    directives: list[tuple[str, str]],
+    escape: str,
+    logicals: list[_Logical],
+    comments: list[tuple[int, str]],
+    warnings: list[ParseWarning],
+) -> Dockerfile:
+    global_vals: dict[str, str | None] = dict.fromkeys(PLATFORM_ARGS)
+    global_args: list[Instruction] = []
+    stages: list[Stage] = []
+    stage_env: list[dict[str, str | None]] = []
+    current: dict | None = None
+    scope: _Scope | None = None
+
+    def close() -> None:
+        if current is not None:
+            stages.append(Stage(instructions=tuple(current.pop("instructions")), **current))
+            stage_env.append(dict(scope.env) if scope is not None else {})
+
+    for logical in logicals:
+        m = _KEYWORD.match(logical.text)
+        if not m:
+            continue
+        word = m.group(1)
+        cmd = word.upper()
+        rest = m.group(2) or ""
+        if cmd not in INSTRUCTIONS:
+            warnings.append(ParseWarning(logical.start, f"unknown instruction {word[:40]!r}"))
+            continue
+        if cmd == "FROM":
+            close()
+            scope_globals = _Scope(global_vals)
+            scope_globals.args = dict(global_vals)
+            inst = _make(cmd, rest, logical, scope_globals, escape, warnings)
+            image = inst.args[0] if inst.args else ""
+            name = ""
+            if len(inst.args) >= 3 and inst.args[1].lower() == "as":
+                name = inst.args[2].lower()
+                if not _STAGE_NAME.match(name):
+                    warnings.append(ParseWarning(logical.start, f"invalid stage name {inst.args[2][:40]!r}"))
+            elif len(inst.args) != 1:
+                warnings.append(ParseWarning(logical.start, "FROM expects `image [AS name]`"))
+            if not image:
+                warnings.append(ParseWarning(logical.start, "FROM without an image"))
+            base_stage = None
+            for prev in stages:
+                if prev.name and prev.name == image.lower():
+                    base_stage = prev.index
+            ref = parse_image_ref(image, unresolved=inst.unresolved)
+            inherited = stage_env[base_stage] if base_stage is not None else {}
+            scope = _Scope(global_vals, inherited)
+            current = {
+                "index": len(stages),
+                "name": name,
+                "base": ref,
+                "from_instruction": inst,
+                "instructions": [],
+                "base_stage": base_stage,
+                "platform": inst.flag("platform"),
+            }
+            continue
+        if current is None or scope is None:
+            if cmd == "ARG":
+                inst = _make(cmd, rest, logical, _Scope(global_vals), escape, warnings)
+                for pair, unknown in zip(inst.pairs, inst.pair_unresolved, strict=False):
+                    global_vals[pair.key] = None if unknown else pair.value
+                global_args.append(inst)
+            else:
+                warnings.append(ParseWarning(logical.start, f"{cmd} before the first FROM is ignored"))
+            continue
+        if cmd == "ONBUILD":
+            inner = _KEYWORD.match(rest)
+            inner_cmd = inner.group(1).upper() if inner else ""
+            if not inner or inner_cmd not in INSTRUCTIONS:
+                warnings.append(ParseWarning(logical.start, "ONBUILD needs an instruction"))
+                continue
+            if inner_cmd in ("ONBUILD", "FROM", "MAINTAINER"):
+                warnings.append(ParseWarning(logical.start, f"ONBUILD {inner_cmd} is not allowed"))
+            sub = _make(inner_cmd, inner.group(2) or "", logical, scope, escape, warnings, expand=False)
+            inst = Instruction(
+                cmd="ONBUILD",
+                raw=sub.raw,
+                args=sub.args,
+                flags=sub.flags,
+                json_form=sub.json_form,
+                heredocs=sub.heredocs,
+                start_line=sub.start_line,
+                end_line=sub.end_line,
+                original=rest,
+                onbuild=sub,
+                unresolved=sub.unresolved,
+            )
+            current["instructions"].append(inst)
+            continue
+        inst = _make(cmd, rest, logical, scope, escape, warnings)
+        if cmd == "ARG":
+            for pair, unknown in zip(inst.pairs, inst.pair_unresolved, strict=False):
+                if pair.value is None and pair.key in scope.globals:
+                    scope.args[pair.key] = scope.globals[pair.key]
+                else:
+                    scope.args[pair.key] = None if unknown else pair.value
+        elif cmd == "ENV":
+            for pair, unknown in zip(inst.pairs, inst.pair_unresolved, strict=False):
+                scope.env[pair.key] = None if unknown else pair.value
+        current["instructions"].append(inst)
+    close()
+    if not stages and logicals:
+        warnings.append(ParseWarning(logicals[0].start, "no FROM instruction"))
+    return Dockerfile(
+        path=path,
+        directives=tuple(directives),
+        escape=escape,
+        global_args=tuple(global_args),
+        stages=tuple(stages),
+        warnings=tuple(warnings),
+        comments=tuple(comments),
+    )

@@ -1,0 +1,219 @@
+"""A small POSIX shell reader for RUN bodies: enough to find the simple commands and their words.
+
+It splits on `&&`, `||`, `;`, `|`, `&` and newlines outside quotes, drops redirections and comments,
+peels wrappers (`sudo`, `env`, `nohup`, `time`, `exec`, `command`, `xargs`, `if/then/do...`,
+`VAR=value` prefixes) and reads `sh -c '...'` scripts recursively. It is a linter's reader, not an
+interpreter: no expansion, no functions, no control flow.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+MAX_SCRIPT = 256 * 1024
+MAX_DEPTH = 4
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>[ \t\r]+|\\\n)
+  | (?P<nl>\n)
+  | (?P<redir>[0-9]*(?:>>|&>>|&>|>&|<&|>\||<<<|<>|>|<)(?:&[0-9-]+)?)
+  | (?P<op>&&|\|\||;;|\|&|[;&|()])
+  | (?P<word>(?:[^\s'"\\;&|()<>`$]+|'[^']*'|"(?:[^"\\]|\\.)*"|\\.|`[^`]*`|\$\((?:[^()]|\([^()]*\))*\)|\$)+)
+  | (?P<junk>.)
+    """,
+    re.X | re.S,
+)
+_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_KEYWORDS = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "case"})
+_WRAPPERS = frozenset({"nohup", "time", "exec", "command", "builtin", "eatmydata", "nice", "ionice", "chronic"})
+SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh", "mksh", "busybox"})
+
+
+@dataclass
+class Command:
+    """One simple command: `argv` with quotes removed, `name` the basename of argv[0]."""
+
+    argv: list[str]
+    pipeline: int = 0
+    position: int = 0
+    sudo: bool = False
+    assignments: list[tuple[str, str]] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
+    name: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        self.name = self.argv[0].rsplit("/", 1)[-1] if self.argv else ""
+
+    @property
+    def args(self) -> list[str]:
+        return self.argv[1:]
+
+
+def unquote(word: str) -> str:
+    if "'" not in word and '"' not in word and "\\" not in word:
+        return word
+    out: list[str] = []
+    i = 0
+    n = len(word)
+    while i < n:
+        c = word[i]
+        if c == "'":
+            j = word.find("'", i + 1)
+            j = n if j < 0 else j
+            out.append(word[i + 1 : j])
+            i = j + 1
+        elif c == '"':
+            i += 1
+            while i < n and word[i] != '"':
+                if word[i] == "\\" and i + 1 < n and word[i + 1] in '"\\$`':
+                    out.append(word[i + 1])
+                    i += 2
+                else:
+                    out.append(word[i])
+                    i += 1
+            i += 1
+        elif c == "\\" and i + 1 < n:
+            out.append(word[i + 1])
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def parse_script(script: str, depth: int = 0) -> tuple[list[Command], bool]:
+    """Simple commands of `script` and whether any pipe (`|`) joins two of them."""
+    commands: list[Command] = []
+    has_pipe = False
+    if depth > MAX_DEPTH:
+        return commands, has_pipe
+    script = script[:MAX_SCRIPT]
+    words: list[str] = []
+    pipeline = 0
+    position = 0
+    skip_next = False
+    at_word_start = True
+    skip_until = -1  # end of a `# comment`
+
+    def flush() -> None:
+        nonlocal words
+        if words:
+            commands.extend(_simple(words, pipeline, position, depth))
+        words = []
+
+    for m in _TOKEN.finditer(script):
+        kind = m.lastgroup
+        text = m.group()
+        if kind == "ws":
+            at_word_start = True
+            continue
+        if kind == "word" or kind == "junk":
+            if at_word_start and text.startswith("#"):
+                # comment up to the end of the line: skip by consuming until newline
+                end = script.find("\n", m.end())
+                skip_until = len(script) if end < 0 else end
+            if skip_until > m.start():
+                continue
+            if skip_next:
+                skip_next = False
+                at_word_start = False
+                continue
+            if kind == "junk" and words and not at_word_start:
+                words[-1] += text
+            else:
+                words.append(text)
+            at_word_start = False
+            continue
+        if skip_until > m.start():
+            continue
+        at_word_start = True
+        if kind == "redir":
+            if not re.search(r"&[0-9-]+$", text):
+                skip_next = True
+            continue
+        if kind == "nl" or text in (";", "&&", "||", "&", ";;", "(", ")"):
+            flush()
+            pipeline += 1
+            position = 0
+            continue
+        if text in ("|", "|&"):
+            flush()
+            has_pipe = True
+            position += 1
+    flush()
+    return commands, has_pipe
+
+
+def _simple(words: list[str], pipeline: int, position: int, depth: int) -> list[Command]:
+    raw = list(words)
+    argv = [unquote(w) for w in words]
+    sudo = False
+    assignments: list[tuple[str, str]] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        base = word.rsplit("/", 1)[-1]
+        if word in _KEYWORDS or (i == 0 and word in ("for", "select")):
+            if word in ("for", "select", "case"):
+                return []
+            i += 1
+        elif _ASSIGN.match(raw[i]):
+            key, _, value = word.partition("=")
+            assignments.append((key, value))
+            i += 1
+        elif base in ("sudo", "doas", "su-exec", "gosu"):
+            sudo = sudo or base in ("sudo", "doas")
+            i += 1
+            if base in ("su-exec", "gosu") and i < len(argv):
+                i += 1  # the user
+                continue
+            while i < len(argv) and argv[i].startswith("-"):
+                opt = argv[i]
+                i += 1
+                if opt in ("-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U") and i < len(argv):
+                    i += 1
+        elif base == "env":
+            i += 1
+            while i < len(argv) and (argv[i].startswith("-") or "=" in argv[i]):
+                if "=" in argv[i] and not argv[i].startswith("-"):
+                    key, _, value = argv[i].partition("=")
+                    assignments.append((key, value))
+                i += 1
+        elif base in _WRAPPERS:
+            i += 1
+            while i < len(argv) and argv[i].startswith("-"):
+                i += 1
+        elif base == "xargs":
+            i += 1
+            while i < len(argv) and argv[i].startswith("-"):
+                opt = argv[i]
+                i += 1
+                if opt in ("-I", "-n", "-P", "-L", "-d", "-E", "-s") and i < len(argv):
+                    i += 1
+        else:
+            break
+    argv = argv[i:]
+    if not argv and not assignments:
+        return []
+    command = Command(argv, pipeline, position, sudo, assignments, raw[i:])
+    out = [command]
+    if argv and command.name in SHELLS:
+        script = _dash_c(argv)
+        if script is not None:
+            inner, _ = parse_script(script, depth + 1)
+            for sub in inner:
+                sub.sudo = sub.sudo or sudo
+                sub.pipeline = (pipeline + 1) * 100_000 + sub.pipeline
+            out.extend(inner)
+    return out
+
+
+def _dash_c(argv: list[str]) -> str | None:
+    for k, arg in enumerate(argv[1:], start=1):
+        if arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]:
+            return argv[k + 1] if k + 1 < len(argv) else None
+        if not arg.startswith("-"):
+            return None
+    return None

@@ -1,0 +1,134 @@
+"""Kubernetes manifests to targets: workloads (pod templates at any depth), RBAC, ConfigMaps, configs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from lashing.analyzers.config import controlplane, rbac
+from lashing.analyzers.config.podspec import (
+    CONTAINER_ROLES,
+    INHERITED,
+    all_containers,
+    as_dict,
+    as_list,
+    normalize_pod_spec,
+)
+from lashing.analyzers.config.target import ContainerTarget, Target
+from lashing.analyzers.config.yamldoc import Document
+
+# kind -> path of the pod template's metadata and spec inside the object
+POD_TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "Pod": (("metadata",), ("spec",)),
+    "PodTemplate": (("template", "metadata"), ("template", "spec")),
+    "CronJob": (("spec", "jobTemplate", "spec", "template", "metadata"),
+                ("spec", "jobTemplate", "spec", "template", "spec")),
+    **{kind: (("spec", "template", "metadata"), ("spec", "template", "spec"))
+       for kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job")},
+}
+WORKLOAD_KINDS = frozenset(POD_TEMPLATES)
+
+
+def _get(data: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        data = as_dict(data).get(key)
+    return data
+
+
+def resource_name(obj: dict[str, Any]) -> str:
+    """`Kind/namespace/name` (namespace left out when absent), as findings' `extra.resource`."""
+    meta = as_dict(obj.get("metadata"))
+    parts = [str(obj.get("kind") or "?"), str(meta.get("namespace") or ""), str(meta.get("name") or "")]
+    return "/".join(p for p in parts if p) if parts[1] else f"{parts[0]}/{parts[2]}"
+
+
+def iter_objects(doc: Document) -> Iterator[tuple[dict[str, Any], tuple[Any, ...]]]:
+    """Each Kubernetes object of a document with its path, expanding `List` kinds (and `*List`)."""
+    data = doc.data
+    if not isinstance(data, dict):
+        return
+    kind = data.get("kind")
+    if isinstance(kind, str) and (kind == "List" or kind.endswith("List")) and isinstance(data.get("items"), list):
+        for index, item in enumerate(data["items"]):
+            if isinstance(item, dict) and "kind" in item:
+                yield item, ("items", index)
+        return
+    if "kind" in data and "apiVersion" in data:
+        yield data, ()
+
+
+def _field_line(doc: Document, prefix: tuple[Any, ...], fallback: int | None):
+    def line(field: str) -> int | None:
+        return doc.line_of((*prefix, *field.split("."))) if field else fallback
+
+    return line
+
+
+def _container_field_line(doc: Document, prefix: tuple, pod_prefix: tuple, fallback: int | None):
+    """Container field -> line; an inherited security field not set on the container points at the pod's."""
+
+    def line(field: str) -> int | None:
+        parts = tuple(field.split("."))
+        exact = doc.lines.get((*prefix, *parts))
+        if exact is not None:
+            return exact
+        if len(parts) >= 2 and parts[0] == "securityContext" and parts[1] in INHERITED:
+            pod_line = doc.lines.get((*pod_prefix, *parts))
+            if pod_line is not None:
+                return pod_line
+        return doc.line_of((*prefix, *parts[:-1])) if len(parts) > 1 else fallback
+
+    return line
+
+
+def workload_target(path: str, doc: Document, obj: dict[str, Any], prefix: tuple) -> Target:
+    """A pod-spec target for a workload object; `prefix` is where the object sits in the document."""
+    kind = str(obj.get("kind"))
+    meta_path, spec_path = POD_TEMPLATES[kind]
+    template_meta = as_dict(_get(obj, meta_path))
+    top_meta = as_dict(obj.get("metadata"))
+    metadata = {**top_meta, "annotations": {**as_dict(top_meta.get("annotations")),
+                                            **as_dict(template_meta.get("annotations"))}}
+    data = normalize_pod_spec(_get(obj, spec_path), metadata, kind)
+    spec_prefix = (*prefix, *spec_path)
+    start = doc.lines.get(prefix) if prefix else doc.start_line
+    containers = []
+    raw_spec = as_dict(_get(obj, spec_path))
+    for field, _role in CONTAINER_ROLES:
+        for index, raw in enumerate(as_list(raw_spec.get(field))):
+            if isinstance(raw, dict):
+                c_prefix = (*spec_prefix, field, index)
+                containers.append((c_prefix, doc.lines.get(c_prefix, start)))
+    normalized = all_containers(data)
+    targets = [
+        ContainerTarget(c["name"], c["role"], c, line,
+                        _container_field_line(doc, c_prefix, spec_prefix, line))
+        for c, (c_prefix, line) in zip(normalized, containers, strict=True)
+    ]
+    return Target(
+        kind="pod-spec", path=path, resource=resource_name(obj), data=data, line=start,
+        end_line=doc.end_line if not prefix else None,
+        field_line=_field_line(doc, spec_prefix, start), containers=targets,
+        annotations=metadata["annotations"],
+    )
+
+
+def targets_from_document(path: str, doc: Document) -> Iterator[Target]:
+    """Every target a document holds: workloads, RBAC, ConfigMaps, control-plane pods and configs."""
+    for obj, prefix in iter_objects(doc):
+        kind = obj.get("kind")
+        start = doc.lines.get(prefix) if prefix else doc.start_line
+        annotations = as_dict(as_dict(obj.get("metadata")).get("annotations"))
+        field_line = _field_line(doc, prefix, start)
+        if kind in WORKLOAD_KINDS:
+            target = workload_target(path, doc, obj, prefix)
+            yield target
+            yield from controlplane.static_pod_targets(path, target, obj, doc, prefix, POD_TEMPLATES[kind][1])
+        elif kind in rbac.KINDS:
+            yield from rbac.targets(path, obj, start, field_line, annotations)
+        elif kind == "ConfigMap":
+            yield Target("configmap", path, resource_name(obj),
+                         {"kind": kind, "metadata": as_dict(obj.get("metadata")), "data": as_dict(obj.get("data"))},
+                         start, None, field_line, annotations=annotations)
+        elif kind in controlplane.CONFIG_KINDS:
+            yield controlplane.config_target(path, obj, start, field_line, annotations)

@@ -1,0 +1,172 @@
+"""Scan files and directories: classify each file, build targets, evaluate rules, apply suppressions."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lashing.analyzers.config import compose, controlplane, dockerrun, kubernetes
+from lashing.analyzers.config.engine import Settings, evaluate, to_finding
+from lashing.analyzers.config.suppress import Suppressions, annotation_ids, is_suppressed
+from lashing.analyzers.config.target import Target
+from lashing.analyzers.config.yamldoc import DocumentError, load_documents
+from lashing.model import Finding
+
+log = logging.getLogger(__name__)
+MAX_FILE_BYTES = 8 * 1024 * 1024
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "vendor", ".venv", "venv", "__pycache__", ".tox"})
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+SCRIPT_SUFFIXES = (".sh", ".bash", ".zsh", ".mk", ".ps1", ".bat", ".cmd")
+SCRIPT_NAMES = frozenset({"Makefile", "makefile", "GNUmakefile", "Jenkinsfile", "Justfile", "justfile", "Taskfile"})
+
+
+@dataclass
+class FileResult:
+    """What one file produced."""
+
+    findings: list[Finding] = field(default_factory=list)
+    suppressed: int = 0
+    warnings: list[str] = field(default_factory=list)
+    targets: int = 0
+    readable: bool = True
+
+
+@dataclass
+class ScanResult:
+    """What a whole scan produced."""
+
+    findings: list[Finding] = field(default_factory=list)
+    suppressed: int = 0
+    warnings: list[str] = field(default_factory=list)
+    files_scanned: int = 0
+    files_failed: int = 0
+    targets: int = 0
+
+
+def is_dockerfile(name: str) -> bool:
+    return name in ("Dockerfile", "Containerfile") or name.endswith(".Dockerfile") or name.startswith(
+        ("Dockerfile.", "Containerfile."))
+
+
+def wants(name: str) -> bool:
+    """Whether a file name is one the config scanner reads."""
+    return (name.endswith(YAML_SUFFIXES) or name.endswith(SCRIPT_SUFFIXES) or name.endswith(".service")
+            or name in SCRIPT_NAMES or is_dockerfile(name))
+
+
+def _yaml_targets(path: str, text: str, result: FileResult) -> Iterator[Target]:
+    docs = load_documents(text)
+    seen_structured = False
+    while True:
+        try:
+            doc = next(docs)
+        except StopIteration:
+            break
+        except DocumentError as exc:
+            where = f"{path}:{exc.line}" if exc.line else path
+            result.warnings.append(f"{where}: {exc}")
+            if not seen_structured:
+                result.readable = False
+            break
+        seen_structured = True
+        if compose.is_compose(doc.data):
+            yield from compose.targets(path, doc)
+        else:
+            yield from kubernetes.targets_from_document(path, doc)
+    if not path.endswith(".json") and ("docker" in text or "podman" in text):
+        yield from dockerrun.targets(path, text)  # CI YAML: run steps
+
+
+def _dockerfile(path: str, content: bytes, result: FileResult) -> list[Finding]:
+    try:
+        from lashing.analyzers.config.dockerfile import scan_dockerfile
+    except ImportError:
+        result.warnings.append(f"{path}: Dockerfile scanning is not available in this build; skipped")
+        return []
+    return list(scan_dockerfile(path, content))
+
+
+def scan_content(path: str, content: bytes, settings: Settings | None = None) -> FileResult:
+    """Scan one file's bytes; `path` is what findings report and decides the file type."""
+    settings = settings or Settings()
+    result = FileResult()
+    name = os.path.basename(path)
+    if is_dockerfile(name):
+        result.findings.extend(_dockerfile(path, content, result))
+        return result
+    text = content.decode("utf-8", errors="replace")
+    if name.endswith(YAML_SUFFIXES):
+        targets: Iterable[Target] = _yaml_targets(path, text, result)
+    elif name.endswith(".service"):
+        targets = controlplane.systemd_targets(path, text)
+    else:
+        targets = dockerrun.targets(path, text)
+    suppressions = Suppressions(text)
+    line_count = text.count("\n") + 1
+    for target in targets:
+        result.targets += 1
+        ignored = annotation_ids(target.annotations) | suppressions.ids_for(target.line)
+        for hit in evaluate(target, settings):
+            ids = ignored | suppressions.ids_for(hit.line)
+            if hit.container is not None:
+                ids |= suppressions.ids_for(hit.container.line)
+            if is_suppressed(hit.rule, ids):
+                result.suppressed += 1
+                continue
+            finding = to_finding(hit)
+            if finding.location and finding.location.end_line and finding.location.end_line > line_count:
+                finding = _clamp(finding, line_count)
+            result.findings.append(finding)
+    return result
+
+
+def _clamp(finding: Finding, line_count: int) -> Finding:
+    from dataclasses import replace
+
+    location = finding.location
+    assert location is not None
+    return replace(finding, location=replace(location, end_line=max(min(location.end_line or 0, line_count),
+                                                                    location.line or 1)))
+
+
+def iter_files(root: Path) -> Iterator[Path]:
+    """Files under `root` the scanner wants; skips VCS/vendor folders and never follows symlinks."""
+    if root.is_file():
+        yield root
+        return
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        for name in sorted(files):
+            candidate = Path(folder) / name
+            if wants(name) and not candidate.is_symlink():
+                yield candidate
+
+
+def scan_paths(paths: Iterable[Path], settings: Settings | None = None) -> ScanResult:
+    """Scan files and directories; unreadable or malformed files become warnings."""
+    settings = settings or Settings()
+    total = ScanResult()
+    for root in paths:
+        for path in iter_files(root):
+            total.files_scanned += 1
+            try:
+                size = path.stat().st_size
+                if size > MAX_FILE_BYTES:
+                    total.warnings.append(f"{path}: larger than {MAX_FILE_BYTES} bytes; skipped")
+                    total.files_failed += 1
+                    continue
+                content = path.read_bytes()
+            except OSError as exc:
+                total.warnings.append(f"{path}: cannot read: {exc.strerror}")
+                total.files_failed += 1
+                continue
+            result = scan_content(str(path), content, settings)
+            total.findings.extend(result.findings)
+            total.suppressed += result.suppressed
+            total.warnings.extend(result.warnings)
+            total.targets += result.targets
+            total.files_failed += 0 if result.readable else 1
+    return total
