@@ -23,4 +23,6 @@ python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 
 export LASHING_CACHE_DIR="${LASHING_CACHE_DIR:-$(mktemp -d /tmp/lashing-test-cache.XXXXXX)}"
 ruff check src tests bench
-python3 -m pytest "$@"
+# Our own base temp dir: concurrent pytest runs on one machine rotate /tmp/pytest-of-$USER and would
+# delete each other's directories mid-run.
+python3 -m pytest --basetemp="$(mktemp -d /tmp/lashing-pytest.XXXXXX)" "$@"
