@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from lashing.cli.common import output_stream, parse_severities
+from lashing.cli.common import build_policy, write_scan
 from lashing.errors import UsageError
 from lashing.report import FORMATS
 
@@ -24,6 +24,9 @@ def config(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
     severity: str | None = typer.Option(None, "--severity", "-s", help="Only these, e.g. HIGH,CRITICAL."),
     exit_code: int = typer.Option(0, "--exit-code", help="Exit with this code when findings remain."),
+    ignore_file: Path | None = typer.Option(
+        None, "--ignorefile", help="Ignore rules (YAML, shared with image scans); default ./.lashingignore."
+    ),
     allowed_registry: list[str] | None = typer.Option(
         None, "--allowed-registry", help="Registry images may come from (repeatable); enables LSH-K8S-IMAGE-REGISTRY."
     ),
@@ -33,19 +36,20 @@ def config(
     from lashing import __version__
     from lashing.analyzers.config import Settings, scan_paths
     from lashing.model import ArtifactInfo, Report
+    from lashing.policy import apply_policy
     from lashing.report import get_format
 
-    writer = get_format(format)
+    get_format(format)
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
-    wanted = parse_severities(severity)
+    policy = build_policy(severity, exit_code, False, ignore_file, None)
     settings = Settings(allowed_registries=tuple(allowed_registry or ()),
                         disabled_rules=frozenset(r.upper() for r in skip_rule or ()))
     result = scan_paths(paths, settings)
     if result.files_scanned and result.files_failed == result.files_scanned:
         raise UsageError(f"none of the {result.files_scanned} file(s) could be read: {result.warnings[0]}")
-    findings = [f for f in result.findings if wanted is None or f.severity in wanted]
+    findings = list(result.findings)
     findings.sort(key=lambda f: (-f.severity, f.location.path if f.location else "", f.location.line or 0
                                  if f.location else 0, f.id))
     warnings = list(result.warnings)
@@ -58,10 +62,9 @@ def config(
         findings=tuple(findings), warnings=tuple(warnings), tool_version=__version__,
         generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
-    with output_stream(output) as stream:
-        writer.write(report, stream)
-    if findings and exit_code:
-        raise typer.Exit(exit_code)
+    outcome = apply_policy(report, policy)
+    write_scan(outcome.report, format, output)
+    raise typer.Exit(outcome.exit_code)
 
 
 @rules.command("list")

@@ -10,13 +10,13 @@ back losslessly; unknown keys are ignored, so additions within a schema version 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import IO, Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from lashing.errors import LashingError
-from lashing.model import Report, Severity
+from lashing.model import Finding, Package, Report, Severity
 from lashing.report.interface import ReportFormat
 
 SCHEMA_VERSION = 1
@@ -63,10 +63,38 @@ def load_report(data: bytes | str) -> Report:
     return Report(**{f.name: getattr(doc, f.name) for f in fields(Report)})
 
 
+_ITEMS = {"packages": TypeAdapter(Package), "findings": TypeAdapter(Finding)}
+
+
+def write_report_stream(report: Report, stream: IO[str]) -> None:
+    """Write the same document as `dump_report` (byte for byte) one package and finding at a time, so
+    memory stays flat however many findings a scan produced."""
+    head = _REPORT.dump_python(replace(report, packages=(), findings=()), mode="json")
+    stream.write('{\n  "schema_version": ' + json.dumps(SCHEMA_VERSION))
+    for key, value in head.items():
+        stream.write(",\n  " + json.dumps(key) + ": ")
+        items = getattr(report, key) if key in _ITEMS else None
+        if not items:
+            stream.write(_nested(value))
+            continue
+        stream.write("[")
+        for index, item in enumerate(items):
+            body = _ITEMS[key].dump_python(item, mode="json")
+            if key == "findings":
+                body["severity_name"] = Severity(body["severity"]).name
+            stream.write(("," if index else "") + "\n    " + _nested(body, 4))
+        stream.write("\n  ]")
+    stream.write("\n}\n")
+
+
+def _nested(value: Any, depth: int = 2) -> str:
+    """`value` as json.dumps(indent=2) renders it when nested `depth` spaces deep."""
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + " " * depth)
+
+
 class JsonFormat(ReportFormat):
     name = "json"
     description = "lashing's own JSON (every field, layer attribution, round-trips with load_report)"
 
     def write(self, report: Report, stream: IO[str]) -> None:
-        stream.write(dump_report(report))
-        stream.write("\n")
+        write_report_stream(report, stream)
