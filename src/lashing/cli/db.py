@@ -53,19 +53,42 @@ def update(
     ecosystem: list[str] = typer.Option([], "--ecosystem", "-e", help="Only these export folders (repeat)."),
     full: bool = typer.Option(False, "--full", help="Rebuild from empty instead of updating by `modified`."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars on a terminal."),
+    debian_tracker: str | None = typer.Option(
+        None,
+        "--debian-tracker",
+        help="Also import the Debian security tracker JSON (file, .gz/.zst, or http(s) URL such as "
+        "https://security-tracker.debian.org/tracker/data/json); a debian-tracker.json[.gz|.zst] in a "
+        "--mirror folder is imported without this option.",
+    ),
 ) -> None:
     """Download or read OSV exports and swap in a new database atomically."""
     from lashing.db.update import update as run_update
     from lashing.paths import cache_dir
 
     with _progress(progress) as hook:
-        result = run_update(mirror, cache=cache_dir(), ecosystems=tuple(ecosystem), full=full, progress=hook)
+        result = run_update(
+            mirror,
+            cache=cache_dir(),
+            ecosystems=tuple(ecosystem),
+            full=full,
+            progress=hook,
+            debian_tracker_source=debian_tracker,
+        )
     mode = "incremental" if result.incremental else "full"
     typer.echo(
         f"lashing: advisory database updated ({mode}) from {result.source}: {result.imported} imported, "
         f"{result.skipped} unchanged, {result.removed} removed in {result.seconds:.1f}s -> {result.path}",
         err=True,
     )
+    if result.tracker is not None:  # the Debian security tracker
+        t = result.tracker
+        first = f" (first: {t.samples[0]})" if t.samples else ""
+        typer.echo(
+            f"lashing: debian tracker {t.source}: {t.advisories} CVEs, {t.entries} affected entries; "
+            f"{t.imported} imported, {t.unchanged} unchanged, {t.removed} removed; "
+            f"{t.warnings} malformed entries skipped{first}",
+            err=True,
+        )
 
 
 def _age(seconds: float | None) -> str:
@@ -96,6 +119,11 @@ def status(
         typer.echo(f"advisories:  {info.advisories} ({info.withdrawn} withdrawn)")
         for name, count in sorted(info.ecosystems.items(), key=lambda kv: kv[0].lower()):
             typer.echo(f"  {name:<16} {count}")
+        for name, feed in sorted(info.feeds.items()):  # non-OSV sources (the Debian tracker)
+            typer.echo(
+                f"feed:        {name}: {feed.get('advisories', 0)} advisories from {feed.get('source', '')} "
+                f"(imported at {feed.get('imported_at', '')}, {feed.get('warnings', 0)} warnings)"
+            )
     if info.age_seconds is None or info.age_seconds > max_age * 86400:
         typer.echo(
             f"lashing: warning: the advisory database is older than {max_age:g} days "

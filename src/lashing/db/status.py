@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ class DbStatus:
     counts: dict[str, int]  # per export folder
     ecosystems: dict[str, int]  # advisories per affected ecosystem base
     last_run: dict[str, Any]
+    feeds: dict[str, dict[str, Any]] = field(default_factory=dict)  # non-OSV sources (the Debian tracker)
 
     def to_json(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -49,4 +50,16 @@ def db_status(path: Path | None = None, now: datetime | None = None) -> DbStatus
         counts=dict(meta.get("counts", {})),
         ecosystems=dict(meta.get("ecosystems", {})),
         last_run=dict(meta.get("last_run", {})),
+        feeds=_feeds(meta),
     )
+
+
+def _feeds(meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Non-OSV sources: where each came from, when, and how many of its records the database holds."""
+    from lashing.db import debian_tracker
+
+    tracker = meta.get(debian_tracker.META_KEY)
+    if not isinstance(tracker, dict):
+        return {}
+    advisories = dict(meta.get("counts", {})).get(debian_tracker.SOURCE, 0)
+    return {debian_tracker.SOURCE: {**tracker, "advisories": advisories}}

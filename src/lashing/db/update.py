@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lashing.db import debian_tracker
 from lashing.db.osv_import import ZipLimits, count_records, is_newer, iter_records, to_rows
 from lashing.db.sources import OFFICIAL_BASE, ExportZip, local_exports, remote_exports
 from lashing.db.store import DB_NAME, INDEXES, SCHEMA, SCHEMA_VERSION, DatabaseError
@@ -37,6 +38,7 @@ class UpdateResult:
     incremental: bool = False
     per_export: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    tracker: debian_tracker.TrackerStats | None = None  # the Debian tracker JSON, when one was imported
 
 
 @contextlib.contextmanager
@@ -55,7 +57,7 @@ def update_lock(cache: Path) -> Iterator[None]:
 
 def clean_stale(cache: Path) -> list[Path]:
     """Leftovers of killed updates (only called under the lock, so none is in use)."""
-    stale = [*cache.glob(f"{DB_NAME}.new-*"), *cache.glob("download-*.zip.part")]
+    stale = [*cache.glob(f"{DB_NAME}.new-*"), *cache.glob("download-*.zip.part"), *cache.glob("download-*.json.part")]
     for path in stale:
         path.unlink(missing_ok=True)
     return stale
@@ -215,8 +217,11 @@ def update(
     full: bool = False,
     limits: ZipLimits | None = None,
     progress: Progress | None = None,
+    debian_tracker_source: str | None = None,
+    tracker_limits: debian_tracker.TrackerLimits | None = None,
 ) -> UpdateResult:
-    """Import exports from `mirror` (folder, zip or http(s) base; official exports when None)."""
+    """Import exports from `mirror` (folder, zip or http(s) base; official exports when None), plus the Debian
+    security tracker JSON from `debian_tracker_source` (file or URL) or found in a local mirror folder."""
     limits = limits or ZipLimits()
     started = time.monotonic()
     cache.mkdir(parents=True, exist_ok=True)
@@ -231,6 +236,10 @@ def update(
                 exports = remote_exports(source, ecosystems, cache, limits)
             else:
                 exports = local_exports(Path(source), ecosystems)
+            # --- Debian security tracker (debian_tracker.py) ---
+            tracker_limits = tracker_limits or debian_tracker.TrackerLimits()
+            tracker = debian_tracker.resolve(debian_tracker_source, source, ecosystems, cache, tracker_limits)
+            # --- end ---
             result = UpdateResult(source=source, path=live)
             conn, result.incremental = _start_file(live, tmp, full)
             try:
@@ -238,6 +247,14 @@ def update(
                 for export in exports:
                     builder.load(export, progress)
                 builder.remove_unseen({e.folder for e in exports})
+                # --- Debian security tracker (debian_tracker.py) ---
+                if tracker is not None:
+                    stats = debian_tracker.load(conn, builder.known, tracker[0], tracker[1], tracker_limits, progress)
+                    result.tracker = stats
+                    result.imported += stats.imported
+                    result.skipped += stats.unchanged
+                    result.removed += stats.removed
+                # --- end ---
                 _finish(conn, builder, result)
             finally:
                 conn.close()
@@ -247,6 +264,8 @@ def update(
         finally:
             tmp.unlink(missing_ok=True)
             for part in cache.glob(f"download-{os.getpid()}-*.zip.part"):
+                part.unlink(missing_ok=True)
+            for part in cache.glob(f"download-{os.getpid()}-*.json.part"):  # the Debian tracker
                 part.unlink(missing_ok=True)
     result.seconds = time.monotonic() - started
     return result
