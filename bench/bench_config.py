@@ -1,10 +1,11 @@
-"""Benchmark `lashing config` on generated Deployments: wall time and peak RSS at 500/1000/2000 files.
+"""Benchmark `lashing config` on generated Deployments (500/1000/2000 files) plus 500 Dockerfiles.
 
-    python bench/bench_config.py [--files 2000] [--peers]
+    python bench/bench_config.py [--files 2000] [--dockerfiles 500] [--peers]
 
-Each run is a fresh child process running `lashing config DIR --format json -o FILE`;
-peak RSS comes from `resource.getrusage(RUSAGE_CHILDREN)` deltas via a wrapper. `--peers` also times
-Checkov (`checkov -d DIR --framework kubernetes --skip-download`) and Trivy (`trivy config`) when installed.
+Each run is a fresh child process running `lashing config DIR --format json -o FILE`; peak RSS comes from
+`resource.getrusage(RUSAGE_CHILDREN)` via a wrapper. `--peers` also times Checkov (`checkov -d DIR
+--skip-download`, found on PATH or in $CHECKOV_VENV/bin) and Trivy (`trivy config --skip-check-update`)
+on the same folders. The last folder holds the 2,000 Deployments and the 500 Dockerfiles together.
 """
 
 from __future__ import annotations
@@ -65,10 +66,24 @@ def generate(folder: Path, count: int) -> None:
         (folder / f"deploy-{i:05d}.yaml").write_text(deployment(i))
 
 
-# `lashing config` once the command is registered in cli/main.py; until then the same function in a tiny app
-_SHIM = ("import sys, typer; from lashing.cli.config import config; app = typer.Typer(); "
-         "app.command()(config); app(sys.argv[1:])")
-LASHING_CONFIG = [sys.executable, "-c", _SHIM]
+LASHING_CONFIG = [sys.executable, "-m", "lashing", "config"]
+
+
+def generate_dockerfiles(folder: Path, count: int) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_dockerfile import generate as dockerfile
+
+    for i in range(count):
+        (folder / f"svc{i:04d}").mkdir(parents=True, exist_ok=True)
+        (folder / f"svc{i:04d}" / "Dockerfile").write_text(dockerfile(i))
+
+
+def _checkov() -> str | None:
+    import os
+
+    found = shutil.which("checkov")
+    venv = Path(os.environ.get("CHECKOV_VENV", "/tmp/checkov-venv")) / "bin" / "checkov"
+    return found or (str(venv) if venv.exists() else None)
 _SCAN_ONLY = ("import sys, pathlib; from lashing.analyzers.config import scan_paths; "
               "scan_paths([pathlib.Path(sys.argv[1])])")
 
@@ -87,6 +102,7 @@ def measure(command: list[str]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--dockerfiles", type=int, default=500)
     parser.add_argument("--peers", action="store_true", help="also run checkov and trivy when installed")
     args = parser.parse_args()
     sizes = sorted({s for s in (500, 1000, args.files) if s <= args.files})
@@ -95,18 +111,21 @@ def main() -> None:
         for size in sizes:
             folder = Path(tmp) / f"n{size}"
             generate(folder, size)
+            if size == max(sizes) and args.dockerfiles:
+                generate_dockerfiles(folder, args.dockerfiles)
             tools = {"lashing": [*LASHING_CONFIG, str(folder), "--format", "json", "-o", str(Path(tmp) / "out.json")],
                      # the scan alone, without the report writer (which holds every finding twice over)
                      "scan": [sys.executable, "-c", _SCAN_ONLY, str(folder)]}
-            if args.peers and shutil.which("checkov"):
-                tools["checkov"] = ["checkov", "-d", str(folder), "--framework", "kubernetes", "--skip-download",
-                                    "--quiet", "--compact", "-o", "json"]
+            if args.peers and _checkov():
+                tools["checkov"] = [_checkov(), "-d", str(folder), "--framework", "kubernetes", "dockerfile",
+                                    "--skip-download", "--quiet", "--compact", "-o", "json"]
             if args.peers and shutil.which("trivy"):
                 tools["trivy"] = ["trivy", "config", "--skip-check-update", "--quiet", "-f", "json", str(folder)]
             for tool, command in tools.items():
                 wall, rss = measure(command)
                 rows.append((tool, size, wall, rss))
-                print(f"{tool:8} {size:5d} files  {wall:7.2f} s  {size / wall:8.0f} files/s  peak {rss:7.1f} MiB",
+                label = f"{size}+{args.dockerfiles}df" if size == max(sizes) and args.dockerfiles else str(size)
+                print(f"{tool:8} {label:>10} files  {wall:7.2f} s  {size / wall:8.0f} files/s  peak {rss:7.1f} MiB",
                       flush=True)
         if args.peers:
             for size in sizes:

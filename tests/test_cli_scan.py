@@ -103,7 +103,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def scan_json(env: dict[str, Path], *extra: str, cwd: Path | None = None) -> tuple[int, dict]:
-    done = lashing("image", str(env["rootfs"]), "--format", "json", *extra, cache=env["cache"], cwd=cwd)
+    done = lashing(
+        "image", str(env["rootfs"]), "--scanners", "vuln", "--format", "json", *extra, cache=env["cache"], cwd=cwd
+    )
     assert done.returncode in (0, 1, 5, 7), done.stderr
     return done.returncode, json.loads(done.stdout)
 
@@ -150,7 +152,9 @@ def test_ignore_file_suppresses_until_it_expires(env: dict[str, Path], tmp_path:
 
 def test_cyclonedx_vulnerabilities_point_at_components(env: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "bom.json"
-    done = lashing("image", str(env["rootfs"]), "--format", "cyclonedx", "-o", str(out), cache=env["cache"])
+    done = lashing(
+        "image", str(env["rootfs"]), "--scanners", "vuln", "--format", "cyclonedx", "-o", str(out), cache=env["cache"]
+    )
     assert done.returncode == 0, done.stderr
     bom = json.loads(out.read_text())
     refs = {c["bom-ref"] for c in bom["components"]}
@@ -173,7 +177,16 @@ def test_bad_severity_is_a_usage_error(env: dict[str, Path]) -> None:
 
 
 def test_table_shows_verdict_and_eol_warning(env: dict[str, Path]) -> None:
-    done = lashing("image", str(env["rootfs"]), cache=env["cache"])
+    done = lashing("image", str(env["rootfs"]), "--scanners", "vuln", cache=env["cache"])
     assert done.returncode == 0, done.stderr
     assert "5 findings: CRITICAL 1" in done.stdout and "CVE-2099-0002" in done.stdout
     assert "debian 11 reached end of security support on 2026-08-31" in done.stdout
+
+
+def test_default_scanners_add_secrets_and_hygiene(env: dict[str, Path], tmp_path: Path) -> None:
+    done = lashing("image", str(env["rootfs"]), "--format", "json", cache=env["cache"])
+    assert done.returncode == 0, done.stderr
+    kinds = {f["kind"] for f in json.loads(done.stdout)["findings"]}
+    assert kinds == {"vulnerability", "hygiene"}  # Debian 11 is past its end of life: LSH-IMG-EOL
+    done = lashing("image", str(env["rootfs"]), "--scanners", "vuln,rootkit", cache=env["cache"])
+    assert done.returncode == 2 and "rootkit" in done.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from lashing import __version__
@@ -12,7 +12,7 @@ from lashing.analyzers.image import ImageAnalysis, ProgressHook, analyze_directo
 from lashing.analyzers.interface import Analyzer
 from lashing.analyzers.inventory import default_catalogers
 from lashing.cache.layer_cache import LayerCache
-from lashing.model import ArtifactInfo, Report
+from lashing.model import ArtifactInfo, Finding, Report
 from lashing.sources.image.detect import DirectoryTarget, RegistryOptions, open_target
 from lashing.sources.image.interface import DEFAULT_LIMITS, Limits
 from lashing.sources.image.manifest import Platform
@@ -37,7 +37,32 @@ def analyzers_for(scanners: Sequence[str], lockfiles: bool = False) -> list[Anal
         from lashing.analyzers.secrets import SecretAnalyzer
 
         analyzers.append(SecretAnalyzer())
+    if "malware" in scanners:
+        from lashing.analyzers.malware import MalwareAnalyzer
+
+        analyzers.append(MalwareAnalyzer())
+    if "config" in scanners:  # image hygiene: the CIS Docker / dockle checks on config, history and files
+        from lashing.analyzers.hygiene import HygieneAnalyzer
+
+        analyzers.append(HygieneAnalyzer())
     return analyzers
+
+
+def whole_image_findings(
+    analysis: ImageAnalysis, config: dict | None, scanners: Sequence[str], today: date | None = None
+) -> list[Finding]:
+    """Checks that need the final filesystem or the detected OS rather than one file: world-writable PATH
+    directories and an enabled sshd (malware), distro end of life (config/hygiene)."""
+    found: list[Finding] = []
+    if "malware" in scanners:
+        from lashing.analyzers.malware import check_filesystem
+
+        found.extend(check_filesystem(analysis.filesystem, config or {}))
+    if "config" in scanners:
+        from lashing.analyzers.hygiene.checks import check_eol
+
+        found.extend(check_eol(analysis.inventory.os, today or date.today()))
+    return found
 
 
 def scan_inventory(
@@ -45,20 +70,24 @@ def scan_inventory(
     options: ScanOptions | None = None,
     analyzers: Sequence[Analyzer] | None = None,
     progress: ProgressHook | None = None,
+    scanners: Sequence[str] = (),
 ) -> tuple[Report, ImageAnalysis]:
-    """Inventory one image or directory; returns the Report and the analysis behind it."""
+    """Inventory one image or directory (plus the findings of the chosen scanners' analyzers); returns the
+    Report and the analysis behind it."""
     options = options or ScanOptions()
     analyzers = list(analyzers) if analyzers is not None else default_catalogers()
     opened = open_target(target, options.platform, options.limits, options.registry)
     if isinstance(opened, DirectoryTarget):
         analysis = analyze_directory(opened.path, analyzers, options.limits)
         artifact = ArtifactInfo(name=target, kind="directory")
+        config: dict | None = None
     else:
         cache = LayerCache() if options.use_cache else None
         try:
             with opened:
                 analysis = analyze_image(opened, analyzers, cache, progress, options.limits)
                 artifact = opened.artifact
+                config = opened.config
         finally:
             if cache is not None:
                 cache.close()
@@ -67,7 +96,7 @@ def scan_inventory(
         os=analysis.inventory.os,
         layers=analysis.layers if artifact.kind != "directory" else (),
         packages=analysis.inventory.packages,
-        findings=analysis.findings,
+        findings=(*analysis.findings, *whole_image_findings(analysis, config, scanners)),
         warnings=analysis.warnings,
         tool_version=__version__,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -89,6 +118,7 @@ def load_target(
     options: ScanOptions | None = None,
     analyzers: Sequence[Analyzer] | None = None,
     progress: ProgressHook | None = None,
+    scanners: Sequence[str] = (),
 ) -> Report:
     """The inventory Report of an image, directory or existing SBOM file (CycloneDX / SPDX JSON)."""
     path = Path(target)
@@ -96,7 +126,7 @@ def load_target(
         from lashing.sources.sbom import read_sbom
 
         return read_sbom(path)
-    report, _ = scan_inventory(target, options, analyzers, progress=progress)
+    report, _ = scan_inventory(target, options, analyzers, progress=progress, scanners=scanners)
     return report
 
 

@@ -22,7 +22,7 @@ def fs(
         None, "--ignorefile", help="Ignore rules (YAML); default ./.lashingignore when present."
     ),
     vex: list[Path] | None = typer.Option(None, "--vex", help="OpenVEX document(s) to apply."),
-    scanners: str = typer.Option("vuln,secret", "--scanners", help="Comma-separated: vuln, secret."),
+    scanners: str = typer.Option("vuln,secret,malware", "--scanners", help="Comma-separated: vuln, secret, malware."),
     db: Path | None = typer.Option(None, "--db", help="Advisory database file (default: the cache's)."),
 ) -> None:
     from lashing.cli.image import parse_scanners
@@ -36,7 +36,7 @@ def fs(
     policy = build_policy(severity, exit_code, ignore_unfixed, ignore_file, vex)
     chosen = parse_scanners(scanners)
     analyzers = analyzers_for(chosen, lockfiles=True)
-    report, _ = scan_inventory(str(path), ScanOptions(use_cache=False), analyzers=analyzers)
+    report, _ = scan_inventory(str(path), ScanOptions(use_cache=False), analyzers=analyzers, scanners=chosen)
     if "vuln" in chosen:
         report = scan_vulnerabilities(report, db)
     outcome = apply_policy(report, policy)

@@ -15,7 +15,8 @@ from lashing.cli.common import (
 )
 from lashing.report import FORMATS
 
-SCANNERS = ("vuln", "secret")
+SCANNERS = ("vuln", "secret", "malware", "config")
+DEFAULT_SCANNERS = ",".join(SCANNERS)
 
 
 def parse_scanners(text: str) -> tuple[str, ...]:
@@ -41,7 +42,9 @@ def image(
         None, "--ignorefile", help="Ignore rules (YAML); default ./.lashingignore when present."
     ),
     vex: list[Path] | None = typer.Option(None, "--vex", help="OpenVEX document(s) to apply."),
-    scanners: str = typer.Option("vuln,secret", "--scanners", help=f"Comma-separated: {', '.join(SCANNERS)}."),
+    scanners: str = typer.Option(
+        DEFAULT_SCANNERS, "--scanners", help="Comma-separated: vuln, secret, malware, config (image hygiene)."
+    ),
     db: Path | None = typer.Option(None, "--db", help="Advisory database file (default: the cache's)."),
     platform: str | None = typer.Option(None, "--platform", help="os/arch[/variant] to pick from an index."),
     username: str | None = typer.Option(None, "--username", help="Registry user (or LASHING_USERNAME)."),
@@ -64,7 +67,7 @@ def image(
         use_cache=not no_cache,
     )
     with layer_progress(progress) as hook:
-        report = load_target(image, options, analyzers_for(chosen), progress=hook)
+        report = load_target(image, options, analyzers_for(chosen), progress=hook, scanners=chosen)
     if "vuln" in chosen:
         report = scan_vulnerabilities(report, db)
     outcome = apply_policy(report, policy)

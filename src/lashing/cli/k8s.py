@@ -1,0 +1,159 @@
+"""`lashing k8s ...`: cluster snapshots, who-can, effective permissions and RBAC risk findings (wiring only)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+from lashing.errors import UsageError
+
+log = logging.getLogger("lashing.k8s")
+app = typer.Typer(help="Kubernetes cluster posture: snapshots, RBAC (who-can, permissions, risks).",
+                  no_args_is_help=True)
+# The network-policy command `can-reach` (from analyzers/cluster/netpol) is registered on this app by the lead:
+#     app.command("can-reach", help=...)(netpol_cli.can_reach)
+
+SNAPSHOT_HELP = "A directory of manifests, or a file (YAML/JSON, kubectl -o json/yaml); default: the live cluster."
+
+
+def load(snapshot: Path | None, kubeconfig: Path | None, context: str | None, kinds: tuple[str, ...] | None = None):
+    """The snapshot at `snapshot`, or one fetched from the live cluster; warnings are logged."""
+    if snapshot is not None:
+        from lashing.sources.cluster import load_snapshot
+
+        result = load_snapshot(snapshot)
+    else:
+        from lashing.sources.cluster import fetch_live
+
+        result = fetch_live(str(kubeconfig) if kubeconfig else None, context, kinds=kinds)
+    for warning in result.warnings:
+        log.warning("%s", warning)
+    return result
+
+
+def _echo_table(headers: list[str], rows: list[list[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from lashing.report.table import cell
+
+    table = Table(*headers, box=None)
+    for row in rows:
+        table.add_row(*(cell(c) for c in row))
+    Console(width=None if sys.stdout.isatty() else 4096, markup=False, highlight=False, emoji=False).print(table)
+
+
+@app.command("snapshot")
+def snapshot_cmd(
+    output: Path = typer.Option(..., "--output", "-o", help="Directory to write (one YAML file per kind)."),
+    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="Kubeconfig file (default: $KUBECONFIG)."),
+    context: str | None = typer.Option(None, "--context", help="Kubeconfig context (default: the current one)."),
+) -> None:
+    """Write a snapshot of the live cluster (read-only list calls; Secrets keep metadata and type only)."""
+    from lashing.sources.cluster import write_snapshot
+
+    snap = load(None, kubeconfig, context)
+    files = write_snapshot(snap, output)
+    count = sum(1 for o in snap if not o.builtin)
+    typer.echo(f"{count} objects of {len(files)} kinds written to {output}"
+               + (f"; {len(snap.warnings)} warning(s)" if snap.warnings else ""), err=True)
+
+
+def _grant_rows(grants) -> list[list[str]]:
+    from lashing.analyzers.cluster.rbac.risks import describe
+
+    return [[g.subject.kind, g.subject.namespace, g.subject.name, g.scope, str(g.role), str(g.binding),
+             describe(g.rules)] for g in grants]
+
+
+@app.command("who-can")
+def who_can_cmd(
+    verb: str = typer.Argument(..., help="A verb: get, list, create, update, patch, delete, impersonate, ..."),
+    resource: str = typer.Argument(..., help="pods, pods/exec, deployments.apps, secrets, or a URL like /metrics."),
+    namespace: str | None = typer.Option(None, "--namespace", "-n", help="Only grants effective in this namespace."),
+    name: str | None = typer.Option(None, "--name", help="The object's name (rules with resourceNames count)."),
+    snapshot: Path | None = typer.Option(None, "--snapshot", help=SNAPSHOT_HELP),
+    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="Kubeconfig file for a live cluster."),
+    context: str | None = typer.Option(None, "--context", help="Kubeconfig context for a live cluster."),
+    format: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> None:
+    """List the subjects allowed VERB on RESOURCE, with the role and binding that allow it."""
+    from lashing.analyzers.cluster.rbac import RbacIndex
+    from lashing.sources.cluster import RBAC_KINDS
+
+    if format not in ("table", "json"):
+        raise UsageError(f"unknown format {format!r} for who-can; use table or json")
+    index = RbacIndex(load(snapshot, kubeconfig, context, RBAC_KINDS))
+    for warning in index.warnings:
+        log.info("%s", warning)
+    grants = index.who_can(verb, resource, namespace, name=name)
+    if format == "json":
+        json.dump({"verb": verb, "resource": resource, "namespace": namespace, "name": name,
+                   "grants": [g.to_dict() for g in grants]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    _echo_table(["KIND", "NAMESPACE", "NAME", "SCOPE", "ROLE", "BINDING", "RULES"], _grant_rows(grants))
+
+
+@app.command("permissions")
+def permissions_cmd(
+    subject: str = typer.Argument(..., help="User:NAME, Group:NAME or ServiceAccount:NAMESPACE/NAME."),
+    group: list[str] | None = typer.Option(None, "--group", help="A further group the user belongs to."),
+    snapshot: Path | None = typer.Option(None, "--snapshot", help=SNAPSHOT_HELP),
+    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="Kubeconfig file for a live cluster."),
+    context: str | None = typer.Option(None, "--context", help="Kubeconfig context for a live cluster."),
+    format: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> None:
+    """Show every grant a subject holds, implicit groups (system:authenticated, ...) included."""
+    from lashing.analyzers.cluster.rbac import RbacIndex, Subject
+    from lashing.sources.cluster import RBAC_KINDS
+
+    if format not in ("table", "json"):
+        raise UsageError(f"unknown format {format!r} for permissions; use table or json")
+    try:
+        who = Subject.parse(subject)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    grants = RbacIndex(load(snapshot, kubeconfig, context, RBAC_KINDS)).grants_for(who, group or ())
+    if format == "json":
+        json.dump({"subject": str(who), "grants": [g.to_dict() for g in grants]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    _echo_table(["VIA KIND", "VIA NAMESPACE", "VIA NAME", "SCOPE", "ROLE", "BINDING", "RULES"], _grant_rows(grants))
+
+
+@app.command("rbac")
+def rbac_cmd(
+    snapshot: Path | None = typer.Option(None, "--snapshot", help=SNAPSHOT_HELP),
+    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="Kubeconfig file for a live cluster."),
+    context: str | None = typer.Option(None, "--context", help="Kubeconfig context for a live cluster."),
+    format: str = typer.Option("table", "--format", "-f", help="A report format: table, json, ..."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
+    severity: str | None = typer.Option(None, "--severity", "-s", help="Only these, e.g. HIGH,CRITICAL."),
+    exit_code: int = typer.Option(0, "--exit-code", help="Exit with this code when findings remain."),
+) -> None:
+    """Report risky effective access: cluster-admin, wildcards, secrets, exec, workloads, escalation, tokens."""
+    from lashing import __version__
+    from lashing.analyzers.cluster.rbac import analyze
+    from lashing.cli.common import build_policy, write_scan
+    from lashing.model import ArtifactInfo, Report
+    from lashing.policy import apply_policy
+    from lashing.report import get_format
+
+    get_format(format)
+    policy = build_policy(severity, exit_code, False, None, None)
+    snap = load(snapshot, kubeconfig, context)
+    result = analyze(snap)
+    report = Report(
+        artifact=ArtifactInfo(name=snap.source, kind="k8s-snapshot" if snapshot is not None else "k8s-cluster"),
+        findings=tuple(result.findings), warnings=tuple(snap.warnings) + tuple(result.warnings),
+        tool_version=__version__, generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    outcome = apply_policy(report, policy)
+    write_scan(outcome.report, format, output)
+    raise typer.Exit(outcome.exit_code)
