@@ -15,9 +15,9 @@ from functools import lru_cache
 
 from lashing.analyzers.vulns.ecosystems import Query, distro_ecosystems, distro_package_type, query_for
 from lashing.analyzers.vulns.eol import eol_warning
-from lashing.analyzers.vulns.ranges import in_range, range_events, sorted_events
+from lashing.analyzers.vulns.ranges import range_verdict
 from lashing.analyzers.vulns.severity import Rating, cvss_rating, rate, source_rating
-from lashing.analyzers.vulns.versions import Comparator, comparator_for
+from lashing.analyzers.vulns.versions import comparator_for
 from lashing.db.store import Advisory, AdvisoryStore, AffectedRow
 from lashing.model import Finding, FindingKind, OSInfo, Package, Report, Severity
 
@@ -36,31 +36,22 @@ class Hit:
 
 
 def affected_hit(row: AffectedRow, version: str) -> tuple[bool, tuple[str, ...]]:
-    """Whether `version` is affected by one entry and, if so, the fixed versions above it."""
+    """Whether `version` is affected by one entry and, if so, the first fixed version above it in each range
+    that covers it (in every range when only the explicit `versions` list names it)."""
     cmp = comparator_for(row.ecosystem)
-    if version in row.versions:
-        return True, _fixes_above(row, version, cmp) if cmp else ()
+    listed = version in row.versions
     if cmp is None:
+        return listed, ()
+    verdicts = [
+        range_verdict(version, r, cmp)
+        for r in row.ranges
+        if isinstance(r, dict) and r.get("type") in ("SEMVER", "ECOSYSTEM")
+    ]
+    covering = [fix for inside, fix in verdicts if inside]
+    if not covering and not listed:
         return False, ()
-    hit = any(
-        isinstance(range_, dict) and range_.get("type") in ("SEMVER", "ECOSYSTEM") and in_range(version, range_, cmp)
-        for range_ in row.ranges
-    )
-    return hit, _fixes_above(row, version, cmp) if hit else ()
-
-
-def _fixes_above(row: AffectedRow, version: str, cmp: Comparator) -> tuple[str, ...]:
-    """The first `fixed` event above `version` in each range that covers it (in every range when the
-    version was matched through the explicit `versions` list only)."""
-    ranges = [r for r in row.ranges if isinstance(r, dict) and r.get("type") in ("SEMVER", "ECOSYSTEM")]
-    covering = [r for r in ranges if in_range(version, r, cmp)] or ranges
-    found: list[str] = []
-    for range_ in covering:
-        events = sorted_events([e for e in range_events(range_) if e[0] != "limit"], cmp)
-        fix = next((v for kind, v in events if kind == "fixed" and cmp(v, version) > 0), None)
-        if fix is not None and fix not in found:
-            found.append(fix)
-    return tuple(found)
+    fixes = covering if covering else [fix for _, fix in verdicts]
+    return True, tuple(dict.fromkeys(fix for fix in fixes if fix is not None))
 
 
 def _fix_state(row: AffectedRow, fixed: tuple[str, ...]) -> str:

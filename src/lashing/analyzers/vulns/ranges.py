@@ -45,14 +45,17 @@ def sorted_events(events: list[tuple[str, str]], cmp: Comparator) -> list[tuple[
     return sorted(events, key=cmp_to_key(order))
 
 
-def in_range(version: str, range_: Mapping[str, Any], cmp: Comparator) -> bool:
-    """True when ``version`` falls inside one SEMVER/ECOSYSTEM range."""
+def range_verdict(version: str, range_: Mapping[str, Any], cmp: Comparator) -> tuple[bool, str | None]:
+    """Whether ``version`` falls inside one SEMVER/ECOSYSTEM range, and the first ``fixed`` event above it
+    (one pass over the sorted events serves both questions)."""
     events = range_events(range_)
     limits = [v for k, v in events if k == "limit"]
+    ordered = sorted_events([e for e in events if e[0] != "limit"], cmp)
+    fix = next((v for kind, v in ordered if kind == "fixed" and cmp(v, version) > 0), None)
     if limits and not any(v == "*" or cmp(version, v) < 0 for v in limits):
-        return False
+        return False, fix
     vulnerable = False
-    for kind, value in sorted_events([e for e in events if e[0] != "limit"], cmp):
+    for kind, value in ordered:
         if kind == "introduced":
             if value == "0" or cmp(version, value) >= 0:
                 vulnerable = True
@@ -61,7 +64,12 @@ def in_range(version: str, range_: Mapping[str, Any], cmp: Comparator) -> bool:
                 vulnerable = False
         elif cmp(version, value) > 0:
             vulnerable = False
-    return vulnerable
+    return vulnerable, fix
+
+
+def in_range(version: str, range_: Mapping[str, Any], cmp: Comparator) -> bool:
+    """True when ``version`` falls inside one SEMVER/ECOSYSTEM range."""
+    return range_verdict(version, range_, cmp)[0]
 
 
 def is_affected(version: str, affected_entry: Mapping[str, Any], ecosystem: str | None = None) -> bool:
