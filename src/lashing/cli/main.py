@@ -9,7 +9,7 @@ import typer
 
 from lashing import __version__
 from lashing.cli import config as config_cli
-from lashing.cli import db, fs, image, sbom
+from lashing.cli import db, fs, image, k8s, sbom
 from lashing.errors import LashingError
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.command(
     "config", help="Scan configuration: Dockerfiles, Kubernetes, Compose, docker run, RBAC, control plane."
 )(config_cli.config)
 app.add_typer(config_cli.rules, name="rules", help="Document the configuration rule catalog.")
+app.add_typer(k8s.app, name="k8s", help="Kubernetes cluster posture: snapshots, RBAC, network policy.")
 app.add_typer(db.app, name="db", help="Manage the offline advisory database (OSV exports).")
 
 _state = {"debug": False}

@@ -1,0 +1,1 @@
+"""Cluster posture analyzers: RBAC (rbac/) and network policy (netpol/) over a ClusterSnapshot."""
