@@ -15,8 +15,6 @@ from lashing.errors import UsageError
 log = logging.getLogger("lashing.k8s")
 app = typer.Typer(help="Kubernetes cluster posture: snapshots, RBAC (who-can, permissions, risks).",
                   no_args_is_help=True)
-# The network-policy command `can-reach` (from analyzers/cluster/netpol) is registered on this app by the lead:
-#     app.command("can-reach", help=...)(netpol_cli.can_reach)
 
 SNAPSHOT_HELP = "A directory of manifests, or a file (YAML/JSON, kubectl -o json/yaml); default: the live cluster."
 
@@ -157,3 +155,15 @@ def rbac_cmd(
     outcome = apply_policy(report, policy)
     write_scan(outcome.report, format, output)
     raise typer.Exit(outcome.exit_code)
+
+
+def _register_netpol() -> None:
+    from lashing.cli import netpol
+
+    app.command("can-reach", help="Whether one workload (or IP) may connect to another, and which policies decide.")(
+        netpol.can_reach
+    )
+    app.command("netpol", help="Reachability matrix (table|json|connlist) and network-policy findings.")(netpol.matrix)
+
+
+_register_netpol()
