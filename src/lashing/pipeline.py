@@ -131,9 +131,7 @@ def load_target(
 
 
 def _is_sbom(path: Path) -> bool:
-    """Cheap sniff: a JSON document naming CycloneDX or SPDX in its first bytes (never an image tar)."""
-    with open(path, "rb") as handle:
-        head = handle.read(4096).lstrip()
-    if not head.startswith(b"{"):
-        return False
-    return b"CycloneDX" in head or b"spdxVersion" in head or b'"SPDX' in head
+    """Cheap sniff: CycloneDX / SPDX JSON or SPDX tag-value (never an image tar)."""
+    from lashing.sources.sbom import is_sbom
+
+    return is_sbom(path)

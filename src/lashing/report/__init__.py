@@ -19,6 +19,7 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "json": ("lashing.report.json_report", "JsonFormat"),
     "cyclonedx-json": ("lashing.report.cyclonedx", "CycloneDxJsonFormat"),
     "spdx-json": ("lashing.report.spdx", "SpdxJsonFormat"),
+    "sarif": ("lashing.report.sarif", "SarifFormat"),
 }
 ALIASES = {"cyclonedx": "cyclonedx-json", "spdx": "spdx-json"}
 FORMATS: tuple[str, ...] = (*_REGISTRY, *ALIASES)
