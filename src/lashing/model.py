@@ -27,6 +27,17 @@ class Severity(enum.IntEnum):
         aliases = {"MODERATE": "MEDIUM", "IMPORTANT": "HIGH", "NEGLIGIBLE": "LOW", "NONE": "UNKNOWN"}
         return cls[aliases.get(key, key)]
 
+    @classmethod
+    def from_score(cls, score: float) -> Severity:
+        """The CVSS v3/v4 qualitative band of a base score (also GitHub's security-severity bands)."""
+        if score >= 9.0:
+            return cls.CRITICAL
+        if score >= 7.0:
+            return cls.HIGH
+        if score >= 4.0:
+            return cls.MEDIUM
+        return cls.LOW if score > 0.0 else cls.UNKNOWN
+
 
 class PackageType(enum.StrEnum):
     """Package manager / ecosystem a package was found through (purl types where one exists)."""

@@ -67,13 +67,7 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 
 def severity_band(score: float) -> Severity:
     """GitHub's security-severity bands as lashing severities (0.0 is 'none': UNKNOWN)."""
-    if score >= 9.0:
-        return Severity.CRITICAL
-    if score >= 7.0:
-        return Severity.HIGH
-    if score >= 4.0:
-        return Severity.MEDIUM
-    return Severity.LOW if score > 0 else Severity.UNKNOWN
+    return Severity.from_score(score)
 
 
 def security_severity(finding: Finding) -> float:

@@ -20,6 +20,7 @@ from typing import Any
 from lashing.analyzers.hygiene.catalog import finding
 from lashing.analyzers.hygiene.policy import check_registries
 from lashing.model import Finding, Layer, Location, OSInfo, Package, Severity
+from lashing.sources.image.interface import history_entries
 
 CONFIG_PATH = "<image config>"
 HISTORY_PATH = "<image history>"
@@ -56,18 +57,7 @@ def _inner(config: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _history(config: Mapping[str, Any], layers: Sequence[Layer]) -> Iterator[tuple[int, str, Layer | None]]:
     """(history index, created_by, the layer it produced or None) for every entry with a created_by."""
-    history = config.get("history")
-    non_empty = 0
-    for i, entry in enumerate(history if isinstance(history, list) else []):
-        if not isinstance(entry, Mapping):
-            continue
-        layer = None
-        if not entry.get("empty_layer"):
-            layer = layers[non_empty] if non_empty < len(layers) else None
-            non_empty += 1
-        created_by = entry.get("created_by")
-        if isinstance(created_by, str) and created_by:
-            yield i, created_by, layer
+    return history_entries(config, layers)
 
 
 def _history_finding(check_id: str, index: int, text: str, layer: Layer | None, match: str = "") -> Finding:

@@ -22,6 +22,7 @@ from typing import Any
 
 from lashing.analyzers.secrets.scanner import SecretScanner
 from lashing.model import Finding, Layer, Location
+from lashing.sources.image.interface import history_entries
 
 CONFIG_PATH = "<image config>"
 HISTORY_PATH = "<image history>"
@@ -57,19 +58,8 @@ def scan_image_config(
     found: list[Finding] = []
     for path, line, field, text in _texts(config):
         found.extend(_scan(scanner, path, line, field, text, None))
-    history = config.get("history")
-    if isinstance(history, list):
-        non_empty = 0
-        for i, entry in enumerate(history):
-            if not isinstance(entry, Mapping):
-                continue
-            layer = None
-            if not entry.get("empty_layer"):
-                layer = layers[non_empty] if non_empty < len(layers) else None
-                non_empty += 1
-            created_by = entry.get("created_by")
-            if isinstance(created_by, str):
-                found.extend(_scan(scanner, HISTORY_PATH, i + 1, f"history[{i}].created_by", created_by, layer))
+    for i, created_by, layer in history_entries(config, layers):
+        found.extend(_scan(scanner, HISTORY_PATH, i + 1, f"history[{i}].created_by", created_by, layer))
     return found
 
 

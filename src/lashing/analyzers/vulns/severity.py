@@ -33,12 +33,12 @@ def score_vector(kind: str, vector: str) -> tuple[float, Severity] | None:
             from cvss import CVSS4
 
             v4 = CVSS4(vector)
-            return float(v4.base_score), _from_score(float(v4.base_score))
+            return float(v4.base_score), Severity.from_score(float(v4.base_score))
         if kind == "CVSS_V3":
             from cvss import CVSS3
 
             score = float(CVSS3(vector).scores()[0])
-            return score, _from_score(score)
+            return score, Severity.from_score(score)
         if kind == "CVSS_V2":
             from cvss import CVSS2
 
@@ -47,18 +47,6 @@ def score_vector(kind: str, vector: str) -> tuple[float, Severity] | None:
     except Exception:  # the library raises its own error types and ValueError/KeyError on junk
         return None
     return None
-
-
-def _from_score(score: float) -> Severity:
-    if score >= 9.0:
-        return Severity.CRITICAL
-    if score >= 7.0:
-        return Severity.HIGH
-    if score >= 4.0:
-        return Severity.MEDIUM
-    if score > 0.0:
-        return Severity.LOW
-    return Severity.UNKNOWN
 
 
 def _parse_name(text: str) -> Severity | None:

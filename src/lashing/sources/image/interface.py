@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,3 +125,20 @@ def validate_digest(digest: object, what: str) -> str:
 
 def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def history_entries(config: Mapping[str, Any], layers: Sequence[Layer]) -> Iterator[tuple[int, str, Layer | None]]:
+    """(history index, created_by, the layer the entry produced or None) for every history entry with a
+    created_by; `empty_layer` entries produce no layer."""
+    history = config.get("history")
+    non_empty = 0
+    for i, entry in enumerate(history if isinstance(history, list) else []):
+        if not isinstance(entry, Mapping):
+            continue
+        layer = None
+        if not entry.get("empty_layer"):
+            layer = layers[non_empty] if non_empty < len(layers) else None
+            non_empty += 1
+        created_by = entry.get("created_by")
+        if isinstance(created_by, str) and created_by:
+            yield i, created_by, layer
