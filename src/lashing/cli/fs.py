@@ -6,24 +6,22 @@ from pathlib import Path
 
 import typer
 
+from lashing.cli import options
 from lashing.cli.common import build_policy, write_scan
 from lashing.errors import UsageError
-from lashing.report import FORMATS
 
 
 def fs(
     path: Path = typer.Argument(..., help="A source tree or root filesystem directory."),
-    format: str = typer.Option("table", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
-    severity: str | None = typer.Option(None, "--severity", "-s", help="Only these, e.g. HIGH,CRITICAL."),
-    exit_code: int = typer.Option(0, "--exit-code", help="Exit with this code when findings remain."),
-    ignore_unfixed: bool = typer.Option(False, "--ignore-unfixed", help="Drop vulnerabilities with no fix."),
-    ignore_file: Path | None = typer.Option(
-        None, "--ignorefile", help="Ignore rules (YAML); default ./.lashingignore when present."
-    ),
-    vex: list[Path] | None = typer.Option(None, "--vex", help="OpenVEX document(s) to apply."),
+    format: str = options.FORMAT,
+    output: Path | None = options.OUTPUT,
+    severity: str | None = options.SEVERITY,
+    exit_code: int = options.EXIT_CODE,
+    ignore_unfixed: bool = options.IGNORE_UNFIXED,
+    ignore_file: Path | None = options.IGNORE_FILE,
+    vex: list[Path] | None = options.VEX,
     scanners: str = typer.Option("vuln,secret,malware", "--scanners", help="Comma-separated: vuln, secret, malware."),
-    db: Path | None = typer.Option(None, "--db", help="Advisory database file (default: the cache's)."),
+    db: Path | None = options.DB,
 ) -> None:
     from lashing.cli.image import parse_scanners
     from lashing.pipeline import ScanOptions, analyzers_for, scan_inventory, scan_vulnerabilities

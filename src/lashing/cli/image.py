@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from lashing.cli import options
 from lashing.cli.common import (
     build_policy,
     layer_progress,
@@ -13,7 +14,6 @@ from lashing.cli.common import (
     registry_options,
     write_scan,
 )
-from lashing.report import FORMATS
 
 SCANNERS = ("vuln", "secret", "malware", "config")
 DEFAULT_SCANNERS = ",".join(SCANNERS)
@@ -33,26 +33,24 @@ def image(
     image: str = typer.Argument(
         ..., help="docker-archive tar, OCI layout dir or archive, rootfs dir, registry ref, or an SBOM file."
     ),
-    format: str = typer.Option("table", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
-    severity: str | None = typer.Option(None, "--severity", "-s", help="Only these, e.g. HIGH,CRITICAL."),
-    exit_code: int = typer.Option(0, "--exit-code", help="Exit with this code when findings remain."),
-    ignore_unfixed: bool = typer.Option(False, "--ignore-unfixed", help="Drop vulnerabilities with no fix."),
-    ignore_file: Path | None = typer.Option(
-        None, "--ignorefile", help="Ignore rules (YAML); default ./.lashingignore when present."
-    ),
-    vex: list[Path] | None = typer.Option(None, "--vex", help="OpenVEX document(s) to apply."),
+    format: str = options.FORMAT,
+    output: Path | None = options.OUTPUT,
+    severity: str | None = options.SEVERITY,
+    exit_code: int = options.EXIT_CODE,
+    ignore_unfixed: bool = options.IGNORE_UNFIXED,
+    ignore_file: Path | None = options.IGNORE_FILE,
+    vex: list[Path] | None = options.VEX,
     scanners: str = typer.Option(
         DEFAULT_SCANNERS, "--scanners", help="Comma-separated: vuln, secret, malware, config (image hygiene)."
     ),
-    db: Path | None = typer.Option(None, "--db", help="Advisory database file (default: the cache's)."),
-    platform: str | None = typer.Option(None, "--platform", help="os/arch[/variant] to pick from an index."),
-    username: str | None = typer.Option(None, "--username", help="Registry user (or LASHING_USERNAME)."),
-    password: str | None = typer.Option(None, "--password", help="Registry password (or LASHING_PASSWORD)."),
-    registry_token: str | None = typer.Option(None, "--registry-token", help="Registry bearer token."),
-    insecure: bool = typer.Option(False, "--insecure", help="Allow plain HTTP to the registry."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the layer cache."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars on a terminal."),
+    db: Path | None = options.DB,
+    platform: str | None = options.PLATFORM,
+    username: str | None = options.USERNAME,
+    password: str | None = options.PASSWORD,
+    registry_token: str | None = options.REGISTRY_TOKEN,
+    insecure: bool = options.INSECURE,
+    no_cache: bool = options.NO_CACHE,
+    progress: bool = options.PROGRESS,
 ) -> None:
     from lashing.pipeline import ScanOptions, analyzers_for, load_target, scan_vulnerabilities
     from lashing.policy import apply_policy

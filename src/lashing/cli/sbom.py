@@ -10,25 +10,24 @@ from pathlib import Path
 
 import typer
 
+from lashing.cli import options
 from lashing.cli.common import layer_progress, output_stream, parse_platform, registry_options
-from lashing.report import FORMATS, get_format
+from lashing.report import get_format
 
 
 def sbom(
     image: str = typer.Argument(
         ..., help="docker-archive tar, OCI layout dir or archive, rootfs dir, or registry ref."
     ),
-    format: str = typer.Option("table", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write the report here instead of stdout."
-    ),
-    platform: str | None = typer.Option(None, "--platform", help="os/arch[/variant] to pick from an index."),
-    username: str | None = typer.Option(None, "--username", help="Registry user (or LASHING_USERNAME)."),
-    password: str | None = typer.Option(None, "--password", help="Registry password (or LASHING_PASSWORD)."),
-    registry_token: str | None = typer.Option(None, "--registry-token", help="Registry bearer token."),
-    insecure: bool = typer.Option(False, "--insecure", help="Allow plain HTTP to the registry."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the layer cache."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars on a terminal."),
+    format: str = options.FORMAT,
+    output: Path | None = options.OUTPUT,
+    platform: str | None = options.PLATFORM,
+    username: str | None = options.USERNAME,
+    password: str | None = options.PASSWORD,
+    registry_token: str | None = options.REGISTRY_TOKEN,
+    insecure: bool = options.INSECURE,
+    no_cache: bool = options.NO_CACHE,
+    progress: bool = options.PROGRESS,
 ) -> None:
     from lashing.pipeline import ScanOptions, scan_inventory
 
