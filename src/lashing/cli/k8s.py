@@ -167,3 +167,133 @@ def _register_netpol() -> None:
 
 
 _register_netpol()
+
+
+def _posture(snapshot: Path | None, kubeconfig: Path | None, context: str | None, k8s_advisories: Path | None):
+    """The posture result of a snapshot or the live cluster; advisories from a folder/zip or the advisory DB."""
+    from lashing import __version__
+    from lashing.analyzers.cluster.posture import scan_cluster
+    from lashing.analyzers.cluster.version import advisories_from_db, load_advisories
+
+    snap = load(snapshot, kubeconfig, context)
+    notes: list[str] = []
+    if k8s_advisories is not None:
+        records = load_advisories(k8s_advisories, notes)
+    else:
+        from lashing.db import AdvisoryStore, DatabaseError
+
+        try:
+            with AdvisoryStore.open() as store:
+                records = advisories_from_db(store)
+        except DatabaseError:
+            records = []
+        if not records:
+            notes.append("no Kubernetes advisories (--k8s-advisories DIR, or a kubernetes/all.zip export imported "
+                         "with `lashing db update --mirror`): versions judged on end-of-life dates only")
+    result = scan_cluster(snap, advisories=records, tool_version=__version__,
+                          name=snap.source if snapshot is not None else "live cluster")
+    if notes:
+        from dataclasses import replace
+
+        result.report = replace(result.report, warnings=result.report.warnings + tuple(notes))
+    return result
+
+
+@app.command("scan")
+def scan_cmd(
+    snapshot: Path | None = typer.Option(None, "--snapshot", help=SNAPSHOT_HELP),
+    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="Kubeconfig file for a live cluster."),
+    context: str | None = typer.Option(None, "--context", help="Kubeconfig context for a live cluster."),
+    format: str = typer.Option("table", "--format", "-f", help="table, json, sarif, html, ..."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
+    severity: str | None = typer.Option(None, "--severity", "-s", help="Only these, e.g. HIGH,CRITICAL."),
+    exit_code: int = typer.Option(0, "--exit-code", help="Exit with this code when findings remain."),
+    ignorefile: Path | None = typer.Option(None, "--ignorefile", help="Ignore file (default ./.lashingignore)."),
+    framework: str | None = typer.Option(None, "--framework", help="Add a compliance view: cis or nsa."),
+    k8s_advisories: Path | None = typer.Option(None, "--k8s-advisories",
+                                               help="Kubernetes CVE records (OSV JSON folder or zip)."),
+    images: Path | None = typer.Option(None, "--images", help="Write the workloads' image references here (JSON)."),
+) -> None:
+    """Cluster posture: workloads, RBAC, network policies, secrets, control plane and version, in one report."""
+    from lashing.analyzers.cluster.compliance import compliance, table_rows
+    from lashing.cli.common import build_policy, output_stream, write_scan
+    from lashing.policy import apply_policy
+    from lashing.report import get_format
+
+    writer = get_format(format)
+    if framework is not None:
+        from lashing.analyzers.cluster.compliance import load_framework
+
+        load_framework(framework)
+    policy = build_policy(severity, exit_code, False, ignorefile, None)
+    result = _posture(snapshot, kubeconfig, context, k8s_advisories)
+    outcome = apply_policy(result.report, policy)
+    if images is not None:
+        with output_stream(images) as stream:
+            json.dump({"images": [{"image": k, "workloads": v} for k, v in result.images.items()]}, stream, indent=2)
+            stream.write("\n")
+    controls = None
+    if framework:  # judged on every finding the ignore file keeps, whatever --severity shows
+        from dataclasses import replace
+
+        unfiltered = apply_policy(result.report, replace(policy, severities=None, exit_code=0)).report
+        controls = compliance(unfiltered, framework, result.scopes)
+    if writer.name == "html":
+        from lashing.report.html import HtmlFormat
+
+        html = HtmlFormat(controls, framework or "", result.images)
+        with output_stream(output) as stream:
+            html.write(outcome.report, stream)
+    else:
+        write_scan(outcome.report, format, output)
+        if controls is not None and output is None and format == "table":
+            _echo_table(["CONTROL", "STATUS", "TITLE", "FINDINGS"], table_rows(controls))
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command("compliance")
+def compliance_cmd(
+    framework: str = typer.Argument(..., help="cis or nsa."),
+    snapshot: Path | None = typer.Option(None, "--snapshot", help=SNAPSHOT_HELP),
+    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="Kubeconfig file for a live cluster."),
+    context: str | None = typer.Option(None, "--context", help="Kubeconfig context for a live cluster."),
+    format: str = typer.Option("table", "--format", "-f", help="table or json."),
+    ignorefile: Path | None = typer.Option(None, "--ignorefile", help="Ignore file (default ./.lashingignore)."),
+    k8s_advisories: Path | None = typer.Option(None, "--k8s-advisories",
+                                               help="Kubernetes CVE records (OSV JSON folder or zip)."),
+) -> None:
+    """Pass / fail / manual per control of the CIS Kubernetes Benchmark or the NSA/CISA hardening guide."""
+    from lashing.analyzers.cluster.compliance import compliance, load_framework, table_rows, to_json
+    from lashing.cli.common import build_policy
+    from lashing.policy import apply_policy
+
+    if format not in ("table", "json"):
+        raise UsageError(f"unknown format {format!r} for compliance; use table or json")
+    load_framework(framework)
+    result = _posture(snapshot, kubeconfig, context, k8s_advisories)
+    report = apply_policy(result.report, build_policy(None, 0, False, ignorefile, None)).report
+    controls = compliance(report, framework, result.scopes)
+    if format == "json":
+        sys.stdout.write(to_json(controls, framework))
+        return
+    _echo_table(["CONTROL", "STATUS", "TITLE", "FINDINGS"], table_rows(controls))
+
+
+@app.command("images")
+def images_cmd(
+    snapshot: Path | None = typer.Option(None, "--snapshot", help=SNAPSHOT_HELP),
+    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="Kubeconfig file for a live cluster."),
+    context: str | None = typer.Option(None, "--context", help="Kubeconfig context for a live cluster."),
+    format: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> None:
+    """The image references the cluster's workloads run, with the workloads running each (for `lashing image`)."""
+    from lashing.analyzers.cluster.posture.workloads import image_references
+
+    if format not in ("table", "json"):
+        raise UsageError(f"unknown format {format!r} for images; use table or json")
+    refs = image_references(load(snapshot, kubeconfig, context))
+    if format == "json":
+        json.dump({"images": [{"image": k, "workloads": v} for k, v in refs.items()]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    _echo_table(["IMAGE", "WORKLOADS"], [[k, ", ".join(v)] for k, v in refs.items()])
