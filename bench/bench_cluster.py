@@ -145,6 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"objects {len(snap)} (with built-ins), bindings {len(index.bindings)}, findings {len(result.findings)}, "
           f"who_can grants {grants}, warnings {len(snap.warnings) + len(result.warnings)}")
     print(f"peak RSS {peak:.0f} MiB")
+    from lashing.analyzers.cluster.posture import scan_cluster
+
+    start = time.perf_counter()
+    posture = _timed("scan_cluster (whole posture report)", lambda: scan_cluster(snap))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"posture: {len(posture.report.findings)} findings, {len(posture.images)} images in "
+          f"{time.perf_counter() - start:.2f} s; peak RSS {peak:.0f} MiB")
     return 0
 
 
