@@ -410,3 +410,29 @@ def test_agreement_with_kube_bench_on_kind(tmp_path):
     assert len(agree) / len(compared) >= 0.9, disagree
     for cid in ("1.2.5", "1.2.20", "1.2.21", "1.3.2", "1.4.1", "4.2.6"):  # kube-bench FAILs on kind
         assert ours[cid].status == FAIL, cid
+
+
+def test_kubernetes_advisories_through_the_database(snap_dir, tmp_path, monkeypatch):
+    """`lashing db update --mirror` imports a `kubernetes/all.zip` export; `k8s scan` then uses it unasked,
+    with the same CVE set and severities as reading the advisories folder directly."""
+    import zipfile
+
+    from lashing.cli.main import app
+
+    mirror = tmp_path / "mirror"
+    (mirror / "kubernetes").mkdir(parents=True)
+    with zipfile.ZipFile(mirror / "kubernetes" / "all.zip", "w") as zf:
+        for path in sorted(K8S_CVES.rglob("*.json")):
+            zf.write(path, path.name)
+    monkeypatch.setenv("LASHING_CACHE_DIR", str(tmp_path / "cache"))
+    runner = CliRunner()
+    res = runner.invoke(app, ["db", "update", "--mirror", str(mirror)])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "db.json"
+    res = runner.invoke(app, ["k8s", "scan", "--snapshot", str(snap_dir), "-f", "json", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    from_db = {(f["id"], f["extra"]["resource"], f["severity"]) for f in json.loads(out.read_text())["findings"]
+               if f["id"].startswith("CVE-")}
+    direct = scan_cluster(load_snapshot(snap_dir), advisories=load_advisories(K8S_CVES))
+    expected = {(f.id, f.extra["resource"], int(f.severity)) for f in direct.report.findings if f.id.startswith("CVE-")}
+    assert from_db and from_db == expected

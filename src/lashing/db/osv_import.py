@@ -136,6 +136,15 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _affected_severity(entries: Any) -> Any:
+    """OSV also allows `severity` per affected package (Kubernetes' records use it): the first one serves as
+    the record's when the record has none."""
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("severity"), list) and entry["severity"]:
+            return entry["severity"]
+    return None
+
+
 def to_rows(record: Any, source: str, where: str) -> RecordRows:
     """Rows for one record; a record without an id or with mistyped structure rejects the export."""
     if not isinstance(record, dict) or not isinstance(record.get("id"), str) or not record["id"]:
@@ -154,7 +163,7 @@ def to_rows(record: Any, source: str, where: str) -> RecordRows:
         _str(record.get("withdrawn")),
         _str(record.get("summary")),
         pack_details(_str(record.get("details")) or ""),
-        _dump(record.get("severity")),
+        _dump(record.get("severity") or _affected_severity(record.get("affected"))),
         _dump(aliases),
         _dump(related),
         _dump(upstream),

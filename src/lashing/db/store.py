@@ -21,7 +21,7 @@ from typing import Any
 from lashing.errors import LashingError
 from lashing.paths import cache_dir
 
-SCHEMA_VERSION = 2  # 2: npm names keep their case
+SCHEMA_VERSION = 3  # 2: npm names keep their case; 3: per-package severity lifted to the record
 DB_NAME = "advisories.sqlite"
 
 SCHEMA = """

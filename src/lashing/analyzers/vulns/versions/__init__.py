@@ -46,6 +46,7 @@ _SCHEMES: dict[str, Comparator] = {
     "RubyGems": rubygems.compare,
     "NuGet": nuget.compare,
     "Packagist": composer.compare,
+    "kubernetes": semver.compare,  # Kubernetes component advisories (vuln-list-k8s, OSV-shaped)
 }
 
 
