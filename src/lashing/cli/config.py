@@ -10,9 +10,9 @@ from pathlib import Path
 
 import typer
 
+from lashing.cli import options
 from lashing.cli.common import build_policy, write_scan
 from lashing.errors import UsageError
-from lashing.report import FORMATS
 
 log = logging.getLogger("lashing.config")
 rules = typer.Typer(help="Document the configuration rule catalog.", no_args_is_help=True)
@@ -20,17 +20,25 @@ rules = typer.Typer(help="Document the configuration rule catalog.", no_args_is_
 
 def config(
     paths: list[Path] = typer.Argument(..., help="Files or directories: Kubernetes, Compose, scripts, units."),
-    format: str = typer.Option("table", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
-    severity: str | None = typer.Option(None, "--severity", "-s", help="Only these, e.g. HIGH,CRITICAL."),
-    exit_code: int = typer.Option(0, "--exit-code", help="Exit with this code when findings remain."),
-    ignore_file: Path | None = typer.Option(
-        None, "--ignorefile", help="Ignore rules (YAML, shared with image scans); default ./.lashingignore."
-    ),
+    format: str = options.FORMAT,
+    output: Path | None = options.OUTPUT,
+    severity: str | None = options.SEVERITY,
+    exit_code: int = options.EXIT_CODE,
+    ignore_file: Path | None = options.IGNORE_FILE,
     allowed_registry: list[str] | None = typer.Option(
         None, "--allowed-registry", help="Registry images may come from (repeatable); enables LSH-K8S-IMAGE-REGISTRY."
     ),
     skip_rule: list[str] | None = typer.Option(None, "--skip-rule", help="Rule id not to evaluate (repeatable)."),
+    # --- Helm/Kustomize rendering and --fix (analyzers/config/render/, analyzers/config/fix.py) ---
+    helm_values: list[Path] | None = typer.Option(
+        None, "--helm-values", help="Values file for Helm charts found in PATH (repeatable, as helm -f)."
+    ),
+    helm_set: list[str] | None = typer.Option(None, "--set", help="Helm value key=value (repeatable, as helm --set)."),
+    fix: str | None = typer.Option(
+        None, "--fix", help="Hardening patches: 'print' them instead of the report (the report still goes to -o), "
+        "or 'write' FILE.lashing-fix.patch (diff) and FILE.lashing-fix.yaml (strategic merge) beside each file."
+    ),
+    # --- end ---
 ) -> None:
     """Scan configuration files for misconfigurations."""
     from lashing import __version__
@@ -40,13 +48,18 @@ def config(
     from lashing.report import get_format
 
     get_format(format)
-    missing = [str(p) for p in paths if not p.exists()]
+    missing = [str(p) for p in [*paths, *(helm_values or ())] if not p.exists()]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
+    if fix not in (None, "print", "write"):
+        raise UsageError(f"--fix takes print or write, not {fix!r}")
+    from lashing.analyzers.config.render import RenderOptions
+
+    render_options = RenderOptions(tuple(helm_values or ()), tuple(helm_set or ()))
     policy = build_policy(severity, exit_code, False, ignore_file, None)
     settings = Settings(allowed_registries=tuple(allowed_registry or ()),
                         disabled_rules=frozenset(r.upper() for r in skip_rule or ()))
-    result = scan_paths(paths, settings)
+    result = scan_paths(paths, settings, render_options=render_options)
     if result.files_scanned and result.files_failed == result.files_scanned:
         raise UsageError(f"none of the {result.files_scanned} file(s) could be read: {result.warnings[0]}")
     findings = list(result.findings)
@@ -63,6 +76,21 @@ def config(
         generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     outcome = apply_policy(report, policy)
+    if fix is not None:  # --- --fix ---
+        from lashing.analyzers.config.fix import build_fixes, render_patches, write_fixes
+
+        fixes = build_fixes(outcome.report.findings)
+        if not fixes:
+            typer.echo("no fixable findings (securityContext and resources rules on Kubernetes workloads)", err=True)
+        if fix == "write":
+            for written in write_fixes(fixes):
+                typer.echo(f"wrote {written}", err=True)
+        else:
+            typer.echo("".join(f.diff for f in fixes), nl=False)
+            typer.echo(render_patches(fixes), nl=False)
+            if output is not None:
+                write_scan(outcome.report, format, output)
+            raise typer.Exit(outcome.exit_code)
     write_scan(outcome.report, format, output)
     raise typer.Exit(outcome.exit_code)
 

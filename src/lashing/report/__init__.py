@@ -20,6 +20,8 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "cyclonedx-json": ("lashing.report.cyclonedx", "CycloneDxJsonFormat"),
     "spdx-json": ("lashing.report.spdx", "SpdxJsonFormat"),
     "sarif": ("lashing.report.sarif", "SarifFormat"),
+    "html": ("lashing.report.html", "HtmlFormat"),
+    "junit": ("lashing.report.junit", "JunitFormat"),
 }
 ALIASES = {"cyclonedx": "cyclonedx-json", "spdx": "spdx-json"}
 FORMATS: tuple[str, ...] = (*_REGISTRY, *ALIASES)

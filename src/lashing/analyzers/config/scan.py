@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lashing.analyzers.config import compose, controlplane, dockerrun, kubernetes
+from lashing.analyzers.config import compose, controlplane, dockerrun, kubernetes, render
 from lashing.analyzers.config.engine import Settings, compiled_rules, evaluate, to_finding
 from lashing.analyzers.config.suppress import Suppressions, annotation_ids, is_suppressed
 from lashing.analyzers.config.target import Target
@@ -150,13 +150,17 @@ PARALLEL_MIN_FILES = 200  # below this, starting worker processes costs more tha
 _CHUNK = 32
 
 
-def scan_paths(paths: Iterable[Path], settings: Settings | None = None, workers: int | None = None) -> ScanResult:
+def scan_paths(paths: Iterable[Path], settings: Settings | None = None, workers: int | None = None,
+               render_options: render.RenderOptions | None = None) -> ScanResult:
     """Scan files and directories; unreadable or malformed files become warnings.
 
     Large trees are scanned by one forked worker per core (CEL evaluation holds the GIL); results come back
     in file order, so the report is the same whatever the worker count."""
     settings = settings or Settings()
-    files = [path for root in paths for path in iter_files(root)]
+    paths = list(paths)
+    # Helm charts and kustomizations (render/): rendered and scanned below; their raw files are not.
+    units = render.find_units(paths, SKIP_DIRS)
+    files = [path for root in paths for path in iter_files(root) if not (units and render.covered(path, units))]
     workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
     total = ScanResult()
     if workers > 1 and len(files) >= PARALLEL_MIN_FILES and "fork" in multiprocessing.get_all_start_methods():
@@ -168,6 +172,11 @@ def scan_paths(paths: Iterable[Path], settings: Settings | None = None, workers:
     else:
         for path in files:
             _merge(total, _scan_file((str(path), settings)))
+    for kind, item in render.scan_units(units, render_options, lambda name, data: scan_content(name, data, settings)):
+        if kind == "warning":
+            total.warnings.append(str(item))
+        else:
+            _merge(total, item)  # type: ignore[arg-type]
     return total
 
 
