@@ -495,3 +495,18 @@ def test_directory_scan(tmp_path: Path) -> None:
     [finding] = scan_secrets_in_directory(tmp_path)
     assert finding.id == "LSH-SECRET-STRIPE-LIVE-KEY" and finding.location.path == "app/.env"
     assert finding.location.layer_diff_id is None and finding.extra["deleted_by_layer"] == ""
+
+
+def test_credential_named_env_values_are_findings_whatever_their_entropy() -> None:
+    """A literal in a credential-named Env variable is readable by anyone who pulls the image."""
+    from lashing.analyzers.secrets import scan_image_config
+    from lashing.model import Layer
+
+    env = ["PATH=/usr/local/bin:/usr/bin", "DB_PASSWORD=hunter2", "POSTGRES_PASSWORD=postgres", "API_TOKEN=abc123",
+           "APP_PASSWORD=${PASSWORD}", "PASSWORD_FILE=/run/secrets/db", "TOKEN_TTL=3600", "NODE_AUTH_TOKEN=",
+           "GPG_KEY=A4A9406876FCBD3C456770C88C718D3B5072E1F5", "PYTHON_SHA256=9f1f0c1e", "DEBUG_PASSWORD=false"]
+    found = {f.extra["field"]: f for f in scan_image_config({"config": {"Env": env}}, (Layer(0, "sha256:aa"),))}
+    assert set(found) == {"Env[1]", "Env[2]", "Env[3]"}
+    assert found["Env[1]"].severity.name == "HIGH" and found["Env[2]"].severity.name == "MEDIUM"  # a default
+    assert all("hunter2" not in repr(f) and "abc123" not in repr(f) for f in found.values())
+    assert found["Env[1]"].location.path == "<image config>/Env" and found["Env[1]"].location.line == 2

@@ -16,12 +16,13 @@ layer and `added_by_layer`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from lashing.analyzers.secrets.scanner import SecretScanner
-from lashing.model import Finding, Layer, Location
+from lashing.analyzers.secrets.scanner import PLACEHOLDERS, SecretScanner, redact
+from lashing.model import Finding, FindingKind, Layer, Location, Severity
 from lashing.sources.image.interface import history_entries
 
 CONFIG_PATH = "<image config>"
@@ -57,10 +58,48 @@ def scan_image_config(
     scanner = scanner or SecretScanner()
     found: list[Finding] = []
     for path, line, field, text in _texts(config):
-        found.extend(_scan(scanner, path, line, field, text, None))
+        hits = _scan(scanner, path, line, field, text, None)
+        if not hits and field.startswith("Env["):
+            hits = _env_credential(path, line, field, text)
+        found.extend(hits)
     for i, created_by, layer in history_entries(config, layers):
         found.extend(_scan(scanner, HISTORY_PATH, i + 1, f"history[{i}].created_by", created_by, layer))
     return found
+
+
+# Variable names that hold a credential (dockle's CIS-DI-0010 idea): `DB_PASSWORD`, `API_TOKEN`, `SECRET_KEY`...
+_SENSITIVE_NAME = re.compile(
+    r"(?:^|_)(?:PASSWORD|PASSWD|PASSPHRASE|PWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)(?:$|_)",
+    re.IGNORECASE,
+)
+_NOT_A_VALUE_NAME = re.compile(
+    r"_(?:FILE|PATH|DIR|URL|URI|HOST|PORT|USER|USERNAME|NAME|LENGTH|TTL|EXPIRY|ENABLED)$", re.IGNORECASE
+)
+_NOT_A_SECRET_VALUE = re.compile(r"^(?:|true|false|yes|no|on|off|none|null|\d{1,2}|/\S*|\$.*|.*\$\{.*\}.*)$", re.I)
+
+
+def _env_credential(path: str, line: int, field: str, text: str) -> list[Finding]:
+    """A literal value in a credential-named Env variable: visible to anyone who pulls the image, whatever
+    its entropy (a default `POSTGRES_PASSWORD=postgres` is exactly what attackers try first)."""
+    name, sep, value = text.partition("=")
+    value = value.strip().strip("\"'")
+    if not sep or not _SENSITIVE_NAME.search(name) or _NOT_A_VALUE_NAME.search(name):
+        return []
+    if _NOT_A_SECRET_VALUE.match(value):
+        return []
+    placeholder = value.lower() in PLACEHOLDERS or value.lower() in ("example", "test", "demo", "default")
+    return [Finding(
+        id="LSH-SECRET-ENV-CREDENTIAL",
+        kind=FindingKind.SECRET,
+        severity=Severity.MEDIUM if placeholder else Severity.HIGH,
+        title="Credential in an image environment variable",
+        description=f"{name} holds a literal value in the image config; anyone who can pull the image reads it.",
+        location=Location(path, None, line),
+        aliases=("CIS-DI-0010",),
+        remediation="Pass the value at run time (secret store, orchestrator secret, --env-file) instead of ENV.",
+        extra={"match": f"{name}={redact(value)}", "field": field, "category": "Credentials",
+               "added_by_layer": "", "deleted_by_layer": "", "removed_how": ""},
+    )]  # fmt: skip
 
 
 def _scan(scanner: SecretScanner, path: str, line: int, field: str, text: str, layer: Layer | None) -> list[Finding]:
