@@ -112,6 +112,20 @@ def _finding_target(finding: Finding) -> tuple[str, str]:
     return "", ""
 
 
+def _title(finding: Finding) -> str:
+    """The title, plus what a reader needs at a glance: the redacted match of a secret, the resource of a
+    configuration finding, and whether a later layer deleted the file (it is still in the image)."""
+    parts = [finding.title]
+    extra = finding.extra
+    if extra.get("match"):
+        parts.append(f"({extra['match']})")
+    if extra.get("resource") and finding.package is None:
+        parts.append(f"[{extra['resource']}]")
+    if extra.get("deleted_by_layer"):
+        parts.append(f"- {extra.get('removed_how') or 'deleted'} in layer {extra['deleted_by_layer'][7:19]}")
+    return " ".join(parts)
+
+
 def findings_table(report: Report, width: int | None) -> Table:
     """Findings, most severe first."""
     columns = [("Severity", "nowrap", 0), ("ID", "fold", 0), ("Package / path", "fold", 0),
@@ -121,7 +135,7 @@ def findings_table(report: Report, width: int | None) -> Table:
         target, installed = _finding_target(finding)
         rows.append([
             cell(finding.severity.name, style=_SEVERITY_STYLE[finding.severity]), cell(finding.id),
-            cell(target), cell(installed), cell(", ".join(finding.fixed_versions)), cell(finding.title),
+            cell(target), cell(installed), cell(", ".join(finding.fixed_versions)), cell(_title(finding)),
         ])
     return _table(f"Findings ({len(report.findings)})", columns, rows, width)
 
