@@ -52,6 +52,7 @@ class Query:
     name: str
     version: str
     ecosystems: frozenset[str] | None = None
+    modular: bool | None = None  # RPM: installed from a module stream (modularitylabel); None = not RPM
 
 
 def distro_ecosystems(os_info: OSInfo | None) -> tuple[str, frozenset[str]] | None:
@@ -94,7 +95,7 @@ def query_for(pkg: Package, distro: tuple[str, frozenset[str]] | None, os_type: 
             return None
         base, ecosystems = distro
         if pkg.type == PackageType.RPM:  # RHEL-family OSV data is keyed by binary package, EVR version
-            return Query(base, pkg.name, pkg.version, ecosystems)
+            return Query(base, pkg.name, pkg.version, ecosystems, modular=bool(pkg.extra.get("modularitylabel")))
         name = pkg.source_name or pkg.name
         version = pkg.source_version or pkg.version
         return Query(base, normalize_name(base, name), version, ecosystems)

@@ -54,6 +54,15 @@ def affected_hit(row: AffectedRow, version: str) -> tuple[bool, tuple[str, ...]]
     return True, tuple(dict.fromkeys(fix for fix in fixes if fix is not None))
 
 
+def _same_build_kind(row: AffectedRow, modular: bool) -> bool:
+    """RHEL-family advisories for module-stream builds (`.module_el8...` releases) apply only to packages
+    installed from a module stream, and the others only to non-modular packages (as Trivy and dnf judge it);
+    an entry without a fixed version applies to both."""
+    fixed = [e["fixed"] for r in row.ranges if isinstance(r, dict) for e in r.get("events") or ()
+             if isinstance(e, dict) and isinstance(e.get("fixed"), str)]  # fmt: skip
+    return not fixed or any(".module" in f for f in fixed) == modular
+
+
 def _fix_state(row: AffectedRow, fixed: tuple[str, ...]) -> str:
     if fixed:
         return "fixed"
@@ -89,6 +98,8 @@ class Matcher:
         out: list[Hit] = []
         for row in self._rows(query.ecosystem_base, query.name, query.ecosystems):
             if row.withdrawn or (query.ecosystems is not None and row.ecosystem not in query.ecosystems):
+                continue
+            if query.modular is not None and not _same_build_kind(row, query.modular):
                 continue
             affected, fixed = affected_hit(row, query.version)
             if not affected:
