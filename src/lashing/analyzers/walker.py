@@ -69,6 +69,7 @@ def walk_entries(
     opaque: list[str] = []
     results: dict[tuple[str, str], AnalysisResult] = {}
     hardlinks: list[FileRecord] = []
+    checks = [(analyzer, analyzer.required) for analyzer in analyzers]  # bound once, called per file
     for entry, read in entries:
         directory, _, base = entry.path.rpartition("/")
         if base.startswith(WHITEOUT_PREFIX):
@@ -88,7 +89,8 @@ def walk_entries(
         if entry.kind != "file":
             continue
         info = FileInfo(entry.path, entry.size, entry.mode)
-        wanted = [a for a in analyzers if a.required(entry.path, info)]
+        path = entry.path
+        wanted = [a for a, required in checks if required(path, info)]
         if not wanted:
             continue
         limit = max(a.max_size for a in wanted)

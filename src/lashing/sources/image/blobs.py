@@ -5,12 +5,20 @@ uncompressed tar from the magic bytes, hashes the compressed bytes (the blob dig
 uncompressed bytes (the diff_id), and enforces the size and compression-ratio bounds as it goes.
 `finish()` drains what the tar reader left and raises `DigestMismatchError` on any mismatch, so a
 layer's analysis is only accepted once its bytes are proven.
+
+An uncompressed blob that is a byte range of a local file (docker-archive member, OCI layout blob) takes
+a faster path: its digest is computed on a thread from memory-mapped windows of the file (the GIL is
+released while hashing) and the tar walk reads only headers and wanted files, seeking past the rest
+(`can_skip`/`skip`). `finish()` waits for that digest and fails exactly as the streaming path does.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import mmap
+import os
+import threading
 import zlib
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
@@ -44,6 +52,18 @@ def _gzip_reader(raw: object) -> Readable:
 
 class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
+
+
+class FileSection(Protocol):
+    """A byte range of an open regular file (blobstore's `_Section`): readable, seekable forward."""
+
+    start: int
+    size: int
+
+    def read(self, size: int = -1, /) -> bytes: ...
+    def fileno(self) -> int: ...
+    def skip(self, size: int) -> int: ...
+    def tell(self) -> int: ...
 
 
 def hasher_for(digest: str) -> hashlib._Hash:
@@ -124,6 +144,15 @@ class LayerStream:
         self._limits = limits
         self._closer = closer if closer is not None else raw
         compressed_limit = declared_size if declared_size is not None else limits.max_layer_bytes
+        self._section: _SectionDigest | None = None
+        if _seekable_section(raw):
+            limit = min(compressed_limit, limits.max_layer_bytes)
+            section = _SectionDigest.maybe(raw, digest, diff_id, limit, name)  # type: ignore[arg-type]
+            if section is not None:
+                self.compression = "none"
+                self._section = section
+                self._raw: FileSection = raw  # type: ignore[assignment]
+                return
         self._compressed = HashingReader(raw, digest, compressed_limit, f"{name} blob")
         magic = self._compressed.read(4)
         self._compressed.unread(magic)
@@ -147,13 +176,30 @@ class LayerStream:
 
     @property
     def bytes_read(self) -> int:
+        if self._section is not None:
+            return self._raw.tell()
         return self._uncompressed.count
 
     @property
     def compressed_bytes(self) -> int:
+        if self._section is not None:
+            return self._raw.tell()
         return self._compressed.count
 
+    @property
+    def can_skip(self) -> bool:
+        """True when `skip()` seeks: the layer's digest is computed apart from what is read."""
+        return self._section is not None
+
+    def skip(self, size: int) -> int:
+        """Move `size` bytes forward without reading them (only when `can_skip`); returns how far it moved."""
+        if self._section is None:
+            raise TypeError("this layer stream cannot skip")
+        return self._raw.skip(size)
+
     def read(self, size: int = -1) -> bytes:
+        if self._section is not None:
+            return self._raw.read(size if size >= 0 else _CHUNK)
         try:
             data = self._uncompressed.read(size if size >= 0 else _CHUNK)
         except (OSError, EOFError, zlib.error, zstandard.ZstdError, *_ISAL_ERRORS) as exc:
@@ -169,6 +215,9 @@ class LayerStream:
 
     def finish(self) -> None:
         """Read to the end of the blob and verify both digests."""
+        if self._section is not None:
+            self._section.verify()
+            return
         while self.read(_CHUNK):
             pass
         self._compressed.drain()
@@ -176,6 +225,87 @@ class LayerStream:
         self._uncompressed.verify()
 
     def close(self) -> None:
+        if self._section is not None:
+            self._section.cancel()  # the digest thread must stop reading before the descriptor closes
         close = getattr(self._closer, "close", None)
         if callable(close):
             close()
+
+
+_SECTION_WINDOW = 32 * 1024 * 1024
+
+
+def _seekable_section(raw: object) -> bool:
+    """A byte range of a regular file that can be read at any offset (blobstore's `_Section`)."""
+    return all(hasattr(raw, attr) for attr in ("fileno", "start", "size", "skip", "tell")) and hasattr(os, "pread")
+
+
+class _SectionDigest:
+    """Hash an uncompressed layer's file section on its own thread while the tar walk seeks past data.
+
+    Hashing runs with the GIL released (one `update` call per memory-mapped window of the file), from the
+    section's start whatever the walk reads; `verify()` waits for it and raises
+    `DigestMismatchError` exactly as the streaming path does. A section shorter than declared hashes
+    what is there and so fails its digest.
+    """
+
+    def __init__(self, fd: int, start: int, size: int, digest: str | None, diff_id: str | None, name: str):
+        self._fd, self._start, self._size, self._name = fd, start, size, name
+        self._checks: list[tuple[str, str]] = []  # (expected digest, what)
+        if digest is not None:
+            self._checks.append((digest, f"{name} blob"))
+        if diff_id is not None and diff_id != digest:
+            self._checks.append((diff_id, f"{name} tar"))
+        self._hashes = {d.split(":", 1)[0]: hasher_for(d) for d, _ in self._checks}
+        self._stop = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"lashing-digest-{name}", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def maybe(
+        cls, raw: FileSection, digest: str | None, diff_id: str | None, limit: int, name: str
+    ) -> _SectionDigest | None:
+        """Start hashing when `raw` is an uncompressed tar section; None for compressed blobs."""
+        fd, start, size = raw.fileno(), raw.start, raw.size
+        magic = os.pread(fd, 4, start) if size else b""
+        if magic.startswith((GZIP_MAGIC, ZSTD_MAGIC)):
+            return None
+        if size > limit:
+            raise LimitExceededError(f"{name} blob is larger than its declared or allowed size")
+        return cls(fd, start, size, digest, diff_id, name)
+
+    def _run(self) -> None:
+        try:
+            hashes = list(self._hashes.values())
+            pos, end = self._start, self._start + self._size
+            # A file shorter than the section (truncated archive) hashes what is there: a digest mismatch.
+            end = min(end, os.fstat(self._fd).st_size)
+            while pos < end and not self._stop:
+                # One `update` per mapped window: the GIL is released for the whole window, and taken back
+                # only a few times per layer (a thread waiting for the GIL may wait a switch interval).
+                base = pos - pos % mmap.ALLOCATIONGRANULARITY
+                length = min(end, base + _SECTION_WINDOW) - base
+                window = mmap.mmap(self._fd, length, access=mmap.ACCESS_READ, offset=base)
+                with window, memoryview(window) as view:
+                    for h in hashes:
+                        h.update(view[pos - base :])
+                pos = base + length
+        except BaseException as exc:  # re-raised on the caller's thread by verify()
+            self._error = exc
+
+    def cancel(self) -> None:
+        self._stop = True
+        self._thread.join()
+
+    def verify(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise InvalidImageError(f"{self._name}: cannot read the layer ({self._error})") from None
+        if self._stop:
+            raise InvalidImageError(f"{self._name}: digest was not computed (stream closed)")
+        for expected, what in self._checks:
+            algo = expected.split(":", 1)[0]
+            actual = f"{algo}:{self._hashes[algo].hexdigest()}"
+            if actual != expected:
+                raise DigestMismatchError(f"{what} digest mismatch: expected {expected}, got {actual}")

@@ -97,7 +97,7 @@ class DirBlobStore(BlobStore):
         if not stat.S_ISREG(st.st_mode):
             os.close(fd)
             raise InvalidImageError(f"{name} in image layout is not a regular file")
-        return os.fdopen(fd, "rb"), st.st_size
+        return _Section(os.fdopen(fd, "rb"), st.st_size), st.st_size
 
 
 class TarBlobStore(BlobStore):
@@ -167,22 +167,58 @@ class TarBlobStore(BlobStore):
 
 
 class _Section(io.RawIOBase):
-    """The `size` bytes of an open file starting at its current position."""
+    """The `size` bytes of an open regular file starting at its current position.
+
+    Reads use `os.pread` at the section's own cursor, so `skip()` is a seek and other readers of the
+    same descriptor (the parallel digest of an uncompressed layer, see `blobs.LayerStream`) never move
+    it. `fileno`, `start` and `size` describe the byte range for such readers.
+    """
 
     def __init__(self, handle: IO[bytes], size: int):
         self._handle = handle
-        self._left = size
+        self.start = handle.tell()
+        self.size = size
+        self._pos = self.start
+        self._end = self.start + size
+        self._pread = _PREAD
 
     def readable(self) -> bool:
         return True
 
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+    def tell(self) -> int:
+        return self._pos - self.start
+
     def read(self, size: int = -1) -> bytes:
-        if self._left <= 0:
+        left = self._end - self._pos
+        if left <= 0:
             return b""
-        want = self._left if size < 0 else min(size, self._left)
-        data = self._handle.read(want)
-        self._left -= len(data)
+        want = left if size is None or size < 0 else min(size, left)
+        if self._pread:
+            data = os.pread(self._handle.fileno(), want, self._pos)
+            if 0 < len(data) < want:  # a short read of a regular file: go on until EOF or `want`
+                parts = [data]
+                got = len(data)
+                while got < want:
+                    more = os.pread(self._handle.fileno(), want - got, self._pos + got)
+                    if not more:
+                        break
+                    parts.append(more)
+                    got += len(more)
+                data = b"".join(parts)
+        else:  # pragma: no cover - platforms without pread
+            self._handle.seek(self._pos)
+            data = self._handle.read(want)
+        self._pos += len(data)
         return data
+
+    def skip(self, size: int) -> int:
+        """Move `size` bytes forward without reading them; returns how far it moved (less at the end)."""
+        step = max(0, min(size, self._end - self._pos))
+        self._pos += step
+        return step
 
     def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
         data = self.read(len(buffer))
@@ -192,3 +228,6 @@ class _Section(io.RawIOBase):
     def close(self) -> None:
         self._handle.close()
         super().close()
+
+
+_PREAD = hasattr(os, "pread")

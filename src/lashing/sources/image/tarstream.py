@@ -2,13 +2,15 @@
 
 Python's `tarfile` in stream mode spends most of a layer's time on per-header bookkeeping; image
 layers have tens of thousands of members, so we parse the ustar / GNU / PAX headers ourselves
-(the formats of POSIX.1-2001 and GNU tar) and skip member data in large reads. Long names, PAX
-records and member counts are bounded; a header with a bad checksum is a corrupt layer.
+(the formats of POSIX.1-2001 and GNU tar) and skip member data in large reads, or by seeking when
+the stream can (`can_skip`: an uncompressed layer whose digest is computed apart, see `blobs`).
+Long names, PAX records and member counts are bounded; a header with a bad checksum is a corrupt layer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,6 +19,7 @@ from lashing.errors import InvalidImageError, LimitExceededError
 BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)
 READ_CHUNK = 256 * 1024
+SEEK_READ_CHUNK = 16 * 1024
 MAX_HEADER_BYTES = 1024 * 1024
 
 # typeflag -> kind; data follows the header for regular files and for unknown types (as tarfile does).
@@ -48,12 +51,16 @@ class TarStream:
         self._pos = 0
         self._left = 0  # data bytes of the current member not yet consumed
         self._pad = 0
+        # A stream that can seek (an uncompressed layer whose digest is computed apart) skips member
+        # data instead of reading it, and reads ahead less since most of what follows is skipped.
+        self._seek = stream.skip if getattr(stream, "can_skip", False) else None  # type: ignore[attr-defined]
+        self._chunk = SEEK_READ_CHUNK if self._seek is not None else READ_CHUNK
 
     # -- buffered stream ------------------------------------------------------------------------
     def _fill(self, need: int) -> bool:
         """Make at least `need` bytes available; False at end of stream."""
         while len(self._buf) - self._pos < need:
-            chunk = self._stream.read(max(READ_CHUNK, need))
+            chunk = self._stream.read(max(self._chunk, need))
             if not chunk:
                 return False
             self._buf = self._buf[self._pos :] + chunk
@@ -74,6 +81,10 @@ class TarStream:
             return
         n -= available
         self._buf, self._pos = b"", 0
+        if self._seek is not None:
+            if self._seek(n) != n:
+                raise InvalidImageError(f"{self._what}: tar ends in the middle of a member")
+            return
         while n > 0:
             chunk = self._stream.read(min(n, 4 * READ_CHUNK))
             if not chunk:
@@ -89,18 +100,29 @@ class TarStream:
         return data
 
     def members(self) -> Iterator[RawMember]:
+        for name, kind, size, mode, link in self.member_tuples():
+            yield RawMember(name, kind, size, mode, link)
+
+    def member_tuples(self) -> Iterator[tuple[str, str, int, int, str]]:
+        """`members()` as plain (name, kind, size, mode, linkname) tuples: the walk's hot loop."""
         long_name: str | None = None
         long_link: str | None = None
         pax: dict[str, str] = {}
         global_pax: dict[str, str] = {}
         while True:
-            self._skip(self._left + self._pad)
+            skip = self._left + self._pad
             self._left = self._pad = 0
-            if not self._fill(BLOCK):
-                if len(self._buf) - self._pos:
-                    raise InvalidImageError(f"{self._what}: tar ends in the middle of a header")
-                return
-            header = self._take(BLOCK)
+            pos = self._pos + skip
+            if len(self._buf) - pos >= BLOCK:  # the next header is buffered already (small members)
+                header = self._buf[pos : pos + BLOCK]
+                self._pos = pos + BLOCK
+            else:
+                self._skip(skip)
+                if not self._fill(BLOCK):
+                    if len(self._buf) - self._pos:
+                        raise InvalidImageError(f"{self._what}: tar ends in the middle of a header")
+                    return
+                header = self._take(BLOCK)
             if header == ZERO_BLOCK:
                 return
             _check_sum(header, self._what)
@@ -121,23 +143,29 @@ class TarStream:
                 else:
                     global_pax.update(_pax_records(body, self._what))
                 continue
-            fields = {**global_pax, **pax}
-            name = fields.get("path") or long_name or _ustar_name(header)
-            link = fields.get("linkpath") or long_link or _text(header[157:257].split(b"\0", 1)[0])
-            if "size" in fields:
-                size = _pax_int(fields["size"], self._what)
+            if pax or global_pax:
+                fields = {**global_pax, **pax}
+                name = fields.get("path") or long_name or _ustar_name(header)
+                link = fields.get("linkpath") or long_link or _text(header[157:257].split(b"\0", 1)[0])
+                if "size" in fields:
+                    size = _pax_int(fields["size"], self._what)
+                pax = {}
+            else:
+                name = long_name or _ustar_name(header)
+                link = long_link or _text(header[157:257].split(b"\0", 1)[0])
             kind = _KINDS.get(flag, "unknown")
             long_name = long_link = None
-            pax = {}
             if kind in _DATA_KINDS:
                 self._left, self._pad = size, -size % BLOCK
             mode = _number(header[100:108], self._what) & 0o7777
-            yield RawMember(name, "other" if kind == "unknown" else kind, size if kind == "file" else 0, mode, link)
+            yield name, "other" if kind == "unknown" else kind, size if kind == "file" else 0, mode, link
 
 
-def _check_sum(header: bytes, what: str) -> None:
+def _check_sum(header: bytes, what: str, _adler32: Callable[[bytes], int] = zlib.adler32) -> None:
     stored = _number(header[148:156], what)
-    unsigned = sum(header[:148]) + 8 * 32 + sum(header[156:])
+    # The byte sum of the header with its checksum field counted as 8 spaces. Adler-32's low half is
+    # 1 + the byte sum mod 65521; a 256-byte half sums to at most 65280, so each half's sum is exact.
+    unsigned = (_adler32(header[:256]) & 0xFFFF) + (_adler32(header[256:]) & 0xFFFF) + 254 - sum(header[148:156])
     if stored == unsigned:
         return
     signed = unsigned - 2 * sum(b for b in header[:148] + header[156:] if b > 127)
@@ -151,12 +179,13 @@ def _number(field: bytes, what: str) -> int:
         if field[0] == 0xFF:
             raise InvalidImageError(f"{what}: negative number in tar header")
         return int.from_bytes(field[1:], "big")
-    text = field.split(b"\0", 1)[0].strip()
-    if not text:
-        return 0
+    text = field.split(b"\0", 1)[0]
     try:
-        return int(text, 8)
+        return int(text, 8)  # int() itself ignores surrounding whitespace
     except ValueError:
+        text = text.strip()
+        if not text:
+            return 0
         raise InvalidImageError(f"{what}: corrupt tar header (bad number {text[:12]!r})") from None
 
 

@@ -46,6 +46,8 @@ class TarEntry:
 
 def normalize_member_path(name: str) -> str | None:
     """Return the member's path relative to the image root, or None if it escapes the root."""
+    if not (name.startswith(("/", ".")) or "/." in name or "//" in name):  # already normal (most names)
+        return name[:-1] if name.endswith("/") else name
     parts: list[str] = []
     for part in name.split("/"):
         if part in ("", "."):
@@ -79,27 +81,26 @@ def iter_tar(
     """
     tar = TarStream(stream, name)
     count = 0
-    for member in tar.members():
+    for member_name, kind, size, mode, link in tar.member_tuples():
         count += 1
         if count > max_members:
             raise LimitExceededError(f"{name} has more than {max_members} members")
-        path = normalize_member_path(member.name)
+        path = normalize_member_path(member_name)
         if path is None:
-            warn(f"{name}: skipped member escaping the image root: {member.name[:200]!r}")
+            warn(f"{name}: skipped member escaping the image root: {member_name[:200]!r}")
             continue
         if not path:
             continue
-        link = member.linkname
-        if member.kind == "hardlink":
-            target = resolve_hardlink(member.linkname)
+        if kind == "hardlink":
+            target = resolve_hardlink(link)
             if target is None:
                 warn(f"{name}: skipped hardlink escaping the image root: {path}")
                 continue
             link = target
-        elif member.kind != "symlink":
+        elif kind != "symlink":
             link = ""
-        entry = TarEntry(path=path, kind=member.kind, size=member.size, mode=member.mode, link=link)
-        yield entry, _reader(tar, member.size, path) if member.kind == "file" else _no_content
+        entry = TarEntry(path, kind, size, mode, link)
+        yield entry, _reader(tar, size, path) if kind == "file" else _no_content
 
 
 def _no_content(limit: int) -> bytes:
