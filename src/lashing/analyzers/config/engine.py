@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,14 +113,99 @@ def without_containers(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "spec": {k: v for k, v in spec.items() if k not in _CONTAINER_LISTS}}
 
 
+# A variable of a rule's CEL and the field chain read below it (`object.spec.hostUsers`); a trailing call
+# (`.exists(`, `.size(`) is a method, not a field. Anything else (`object.flags['x']`, `object`) keeps the
+# whole value at the end of the chain, so a slimmed variable always holds everything a rule can read.
+_REFERENCE = re.compile(r"(?<![\w.])(object|container|settings)\b((?:\s*\.\s*[A-Za-z_]\w*)*)(\s*\()?")
+Tree = dict[str, Any]  # field -> subtree; None: the whole value
+_STRING = re.compile(r"""'[^'\n]*'|"[^"\n]*\"""")
+MEMO_LIMIT = 20_000
+
+
+def _code(source: str) -> str:
+    """`source` without its string literals (`container.role == 'container'` names no variable); sources
+    with escapes, triple quotes or comments are kept whole (a reference too many only slims less)."""
+    if "\\" in source or "'''" in source or '"""' in source or "//" in source:
+        return source
+    return _STRING.sub("''", source)
+
+
+def referenced_fields(sources: Iterable[str]) -> Tree:
+    """variable -> the tree of its fields that the CEL `sources` can read."""
+    root: Tree = {}
+    for source in sources:
+        for match in _REFERENCE.finditer(_code(source)):
+            variable, chain, call = match.groups()
+            parts = [variable, *(part.strip() for part in chain.split(".")[1:])]
+            if call and len(parts) > 1:
+                parts.pop()
+            node = root
+            for part in parts[:-1]:
+                if part in node and node[part] is None:
+                    break
+                node = node.setdefault(part, {})
+            else:
+                node[parts[-1]] = None
+    return root
+
+
+def slim(value: Any, tree: Tree | None) -> Any:
+    """`value` reduced to the fields of `tree` (see referenced_fields); the same value for every rule."""
+    if tree is None or not isinstance(value, dict):
+        return value
+    return {key: slim(value[key], sub) for key, sub in tree.items() if key in value}
+
+
+@dataclass(frozen=True)
+class _Plan:
+    object_rules: tuple[CompiledRule, ...]
+    container_rules: tuple[CompiledRule, ...]
+    object_fields: Tree
+    container_fields: Tree
+
+
+@functools.cache
+def _plan(kind: str, disabled: frozenset[str]) -> _Plan:
+    rules = [r for r in compiled_rules().get(kind, ()) if r.rule.id not in disabled and r.program is not None]
+    object_rules = tuple(r for r in rules if not r.per_container)
+    container_rules = tuple(r for r in rules if r.per_container)
+    return _Plan(object_rules, container_rules, referenced_fields(r.rule.cel for r in object_rules),
+                 referenced_fields(r.rule.cel for r in container_rules))
+
+
+_memo: dict[tuple[Any, ...], tuple[bool, ...]] = {}
+
+
+def _results(plan_rules: tuple[CompiledRule, ...], fields: Tree, variables: dict[str, Any], resource: str,
+             key: tuple[Any, ...]) -> tuple[bool, ...]:
+    """Each rule's verdict on the slimmed `variables`; identical inputs (by repr) are evaluated once."""
+    activation = {name: slim(value, fields[name]) for name, value in variables.items() if name in fields}
+    key = (*key, repr(activation))
+    found = _memo.get(key)
+    if found is None:
+        context = cel.Context(activation)
+        found = tuple(_run(compiled, context, resource) for compiled in plan_rules)
+        if len(_memo) >= MEMO_LIMIT:
+            _memo.clear()
+        _memo[key] = found
+    return found
+
+
 def evaluate(target: Target, settings: Settings) -> Iterator[Hit]:
-    """Every rule violation on one target."""
+    """Every rule violation on one target.
+
+    CEL variables are slimmed to the fields the rules read and the verdicts memoized by the slimmed
+    values, so a container seen before (same image, same settings) costs a repr instead of a context."""
     rules = [r for r in compiled_rules().get(target.kind, ()) if r.rule.id not in settings.disabled_rules]
     if not rules:
         return
+    plan = _plan(target.kind, settings.disabled_rules)
     cel_settings = settings.as_cel()
     obj = without_containers(target.data)
-    context = cel.Context({"object": obj, "settings": cel_settings})
+    variables = {"object": obj, "settings": cel_settings}
+    verdicts = dict(zip(plan.object_rules, _results(plan.object_rules, plan.object_fields, variables,
+                                                    target.resource, (target.kind, "object", settings.disabled_rules)),
+                        strict=True)) if plan.object_rules else {}
     for compiled in rules:
         rule = compiled.rule
         if compiled.program is None:
@@ -127,13 +213,15 @@ def evaluate(target: Target, settings: Settings) -> Iterator[Hit]:
                 line = (container.field_line(field_name) if container else target.field_line(field_name)) \
                     if field_name else _line(rule, target, container)
                 yield Hit(rule, target, container, line, detail)
-        elif not compiled.per_container and _run(compiled, context, target.resource):
+        elif not compiled.per_container and verdicts[compiled]:
             yield Hit(rule, target, None, _line(rule, target, None))
-    container_rules = [r for r in rules if r.per_container and r.program is not None]
+    container_rules = plan.container_rules
     for container in target.containers if container_rules else ():
-        context = cel.Context({"object": obj, "container": container.data, "settings": cel_settings})
-        for compiled in container_rules:
-            if _run(compiled, context, target.resource):
+        variables = {"object": obj, "container": container.data, "settings": cel_settings}
+        fired = _results(container_rules, plan.container_fields, variables, target.resource,
+                         (target.kind, "container", settings.disabled_rules))
+        for compiled, hit in zip(container_rules, fired, strict=True):
+            if hit:
                 yield Hit(compiled.rule, target, container, _line(compiled.rule, target, container))
 
 

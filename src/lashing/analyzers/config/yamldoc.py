@@ -14,9 +14,28 @@ from typing import Any
 import yaml
 
 try:
-    _Loader: type = yaml.CSafeLoader
+    _Base: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+_RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
+_RESOLVED_LIMIT = 50_000
+
+
+class _Loader(_Base):  # type: ignore[misc,valid-type]
+    """The safe loader with the implicit tag of short plain scalars memoized: the composer asks the
+    (pure Python, regex-scanning) resolver once per node, and keys and values repeat across files."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode or self.yaml_path_resolvers or len(value) > 64:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(_RESOLVED) >= _RESOLVED_LIMIT:
+                _RESOLVED.clear()
+            _RESOLVED[key] = tag
+        return tag
 
 MAX_NODES = 500_000  # expanded nodes per document: bounds alias bombs
 MAX_DEPTH = 200
@@ -53,8 +72,14 @@ class Document:
         return None
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 def _scalar(node: yaml.ScalarNode) -> Any:
-    tag = node.tag.rsplit(":", 1)[-1]
+    tag = node.tag
+    if tag == _STR_TAG:
+        return node.value
+    tag = tag.rsplit(":", 1)[-1]
     value = node.value
     try:
         if tag == "str":
@@ -72,10 +97,22 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return value  # timestamps, binary and custom tags stay text
 
 
+_ScalarNode = yaml.ScalarNode
+
+
 class _Converter:
     def __init__(self) -> None:
         self.budget = MAX_NODES
         self.lines: dict[Path, int] = {}
+
+    def _leaf(self, node: yaml.ScalarNode, depth: int) -> Any:
+        """convert() of a scalar node, without the call through the generic path (the hot case)."""
+        self.budget -= 1
+        if self.budget < 0:
+            raise DocumentError("document expands to too many nodes (YAML alias bomb?)", node.start_mark.line + 1)
+        if depth > MAX_DEPTH:
+            raise DocumentError("document nests too deeply", node.start_mark.line + 1)
+        return _scalar(node)
 
     def convert(self, node: yaml.Node, path: Path, depth: int = 0) -> Any:
         self.budget -= 1
@@ -85,28 +122,33 @@ class _Converter:
             raise DocumentError("document nests too deeply", node.start_mark.line + 1)
         if isinstance(node, yaml.ScalarNode):
             return _scalar(node)
+        lines = self.lines
+        child_depth = depth + 1
         if isinstance(node, yaml.SequenceNode):
             out = []
             for index, item in enumerate(node.value):
                 item_path = (*path, index)
-                self.lines[item_path] = item.start_mark.line + 1
-                out.append(self.convert(item, item_path, depth + 1))
+                lines[item_path] = item.start_mark.line + 1
+                out.append(self._leaf(item, child_depth) if type(item) is _ScalarNode
+                           else self.convert(item, item_path, child_depth))
             return out
         mapping: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag.endswith(":merge"):  # `<<: *base`
-                merged = self.convert(value_node, path, depth + 1)
+                merged = self.convert(value_node, path, child_depth)
                 for part in merged if isinstance(merged, list) else [merged]:
                     if isinstance(part, dict):
                         for k, v in part.items():
                             mapping.setdefault(k, v)
                 continue
-            key = self.convert(key_node, path, depth + 1)
+            key = (self._leaf(key_node, child_depth) if type(key_node) is _ScalarNode
+                   else self.convert(key_node, path, child_depth))
             if not isinstance(key, str | int | float | bool) and key is not None:
                 key = str(key)
             key_path = (*path, key)
-            self.lines[key_path] = key_node.start_mark.line + 1
-            mapping[key] = self.convert(value_node, key_path, depth + 1)
+            lines[key_path] = key_node.start_mark.line + 1
+            mapping[key] = (self._leaf(value_node, child_depth) if type(value_node) is _ScalarNode
+                            else self.convert(value_node, key_path, child_depth))
         return mapping
 
 

@@ -49,7 +49,8 @@ def load_dockerfile_rules() -> list[dict[str, Any]]:
 
 
 @lru_cache(maxsize=1)
-def _compiled() -> tuple[tuple[dict[str, Any], Any, Any], ...]:
+def _compiled() -> tuple[tuple[dict[str, Any], Any, Any, frozenset[str]], ...]:
+    """(rule, check function, CEL program, the upper-case ids a suppression comment may name) per rule."""
     import cel
 
     out = []
@@ -58,7 +59,8 @@ def _compiled() -> tuple[tuple[dict[str, Any], Any, Any], ...]:
         program = cel.compile(rule["cel"]) if rule.get("cel") else None
         if func is None and program is None:
             raise ValueError(f"rule {rule.get('id')} has neither check nor cel")
-        out.append((rule, func, program))
+        names = frozenset({rule["id"].upper(), *(a.upper() for a in rule.get("aliases") or ())})
+        out.append((rule, func, program, names))
     return tuple(out)
 
 
@@ -136,17 +138,33 @@ def _suppressions(df: Dockerfile) -> dict[int, set[str]]:
     return out
 
 
+def _static(rule: dict[str, Any]) -> tuple[Any, ...]:
+    """The parts of a rule's findings that do not depend on the hit (computed on its first hit)."""
+    rule_id = rule["id"]
+    aliases = tuple(rule.get("aliases") or ())
+    return (
+        Severity.parse(str(rule.get("severity", "UNKNOWN"))),
+        rule.get("title", rule_id),
+        " ".join(str(rule.get("description", "")).split()),
+        aliases,
+        tuple(rule.get("references") or ()),
+        " ".join(str(rule.get("remediation", "")).split()),
+    )
+
+
+_statics: dict[int, tuple[dict[str, Any], tuple[Any, ...]]] = {}  # id(rule) -> (rule, static)
+
+
 def scan_parsed(df: Dockerfile) -> list[Finding]:
     """Run every catalog rule over a parsed Dockerfile."""
     ctx = Context(df)
     silenced = _suppressions(df)
     findings: list[Finding] = []
     seen: set[tuple[str, int]] = set()
-    for rule, func, program in _compiled():
+    for rule, func, program, names in _compiled():
         hits = func(ctx) if func is not None else _cel_hits(df, rule, program)
         rule_id = rule["id"]
-        aliases = tuple(rule.get("aliases") or ())
-        names = {rule_id.upper(), *(a.upper() for a in aliases)}
+        static = None
         for h in hits:
             if (rule_id, h.line) in seen:
                 continue
@@ -161,17 +179,23 @@ def scan_parsed(df: Dockerfile) -> list[Finding]:
             }
             if h.detail:
                 extra["detail"] = h.detail
+            if static is None:
+                entry = _statics.get(id(rule))
+                if entry is None or entry[0] is not rule:
+                    entry = _statics[id(rule)] = (rule, _static(rule))
+                static = entry[1]
+            severity, title, description, aliases, references, remediation = static
             findings.append(
                 Finding(
                     id=rule_id,
                     kind=FindingKind.CONFIG,
-                    severity=Severity.parse(str(rule.get("severity", "UNKNOWN"))),
-                    title=rule.get("title", rule_id),
-                    description=" ".join(str(rule.get("description", "")).split()),
+                    severity=severity,
+                    title=title,
+                    description=description,
                     location=Location(df.path, line=h.line, end_line=h.end_line),
                     aliases=aliases,
-                    references=tuple(rule.get("references") or ()),
-                    remediation=" ".join(str(rule.get("remediation", "")).split()),
+                    references=references,
+                    remediation=remediation,
                     extra=extra,
                 )
             )

@@ -523,7 +523,7 @@ def _apt_yes(call: pk.Invocation) -> bool:
 
 
 def _apt_installs(run: Run) -> list[pk.Invocation]:
-    return [c for c in pk.apt_calls(run.commands) if c.tool == "apt-get" and c.sub == "install"]
+    return [c for c in run.calls("apt") if c.tool == "apt-get" and c.sub == "install"]
 
 
 def apt_no_yes(ctx: Context) -> Iterator[Hit]:
@@ -552,7 +552,7 @@ def apt_unpinned(ctx: Context) -> Iterator[Hit]:
 
 def apt_lists(ctx: Context) -> Iterator[Hit]:
     for run in ctx.runs:
-        updates = [c for c in pk.apt_calls(run.commands) if c.sub == "update"]
+        updates = [c for c in run.calls("apt") if c.sub == "update"]
         if not updates or run.cached("/var/lib/apt", "/var/lib/apt/lists"):
             continue
         cleaned = any(a.startswith("/var/lib/apt/lists") for c in run.named("rm") for a in c.args)
@@ -576,7 +576,7 @@ _INSTALLS = {
 
 def update_alone(ctx: Context) -> Iterator[Hit]:
     for run in ctx.runs:
-        calls = pk.apt_calls(run.commands) + pk.apk_calls(run.commands)
+        calls = run.calls("apt") + run.calls("apk")
         calls.sort(key=lambda c: run.commands.index(c.command))
         pending = None
         for c in calls:
@@ -612,7 +612,7 @@ def apk_no_cache(ctx: Context) -> Iterator[Hit]:
     for run in ctx.runs:
         if run.cached("/var/cache/apk", "/etc/apk/cache"):
             continue
-        for c in pk.apk_calls(run.commands):
+        for c in run.calls("apk"):
             if c.sub == "add" and "--no-cache" not in c.options:
                 yield hit(run.inst, run.stage, "apk add without --no-cache")
                 break
@@ -620,14 +620,14 @@ def apk_no_cache(ctx: Context) -> Iterator[Hit]:
 
 def apk_unpinned(ctx: Context) -> Iterator[Hit]:
     for run in ctx.runs:
-        loose = [p for c in pk.apk_calls(run.commands) if c.sub == "add" for p in pk.apk_unpinned(c)]
+        loose = [p for c in run.calls("apk") if c.sub == "add" for p in pk.apk_unpinned(c)]
         if loose:
             yield hit(run.inst, run.stage, f"apk add {loose[0]} without a version")
 
 
 def pip_unpinned(ctx: Context) -> Iterator[Hit]:
     for run in ctx.runs:
-        loose = [p for c in pk.pip_calls(run.commands) if c.sub == "install" for p in pk.pip_unpinned(c)]
+        loose = [p for c in run.calls("pip") if c.sub == "install" for p in pk.pip_unpinned(c)]
         if loose:
             yield hit(run.inst, run.stage, f"pip install {loose[0]} without ==version")
 
@@ -648,7 +648,7 @@ def pip_cache(ctx: Context) -> Iterator[Hit]:
             "/.cache/pip" in t for t in run.mount_targets("cache")
         ):
             continue
-        for c in pk.pip_calls(run.commands):
+        for c in run.calls("pip"):
             if c.sub != "install" or "--no-cache-dir" in c.options:
                 continue
             if any(k == "PIP_NO_CACHE_DIR" for k, _ in c.command.assignments) or _stage_env(
@@ -663,7 +663,7 @@ def npm_unpinned(ctx: Context) -> Iterator[Hit]:
     for run in ctx.runs:
         loose = [
             p
-            for c in pk.npm_calls(run.commands)
+            for c in run.calls("npm")
             if c.sub in ("install", "i", "add", "isntall")
             for p in pk.npm_unpinned(c)
         ]
@@ -690,7 +690,7 @@ def _rpm_clean(run: Run, tool: str, installs: list[pk.Invocation], cache: str) -
 
 
 def _rpm_installs(run: Run, tool: str) -> list[pk.Invocation]:
-    return [c for c in pk.rpm_calls(run.commands, tool) if c.sub in _INSTALL_SUBS]
+    return [c for c in run.calls("rpm", tool) if c.sub in _INSTALL_SUBS]
 
 
 def yum_no_clean(ctx: Context) -> Iterator[Hit]:
@@ -722,7 +722,7 @@ def rpm_no_yes(ctx: Context) -> Iterator[Hit]:
         ):
             calls = [
                 c
-                for c in pk.rpm_calls(run.commands, tool)
+                for c in run.calls("rpm", tool)
                 if c.sub
                 in {"install", "in", "groupinstall", "localinstall", "update", "upgrade", "remove", "rm", "erase"}
             ]

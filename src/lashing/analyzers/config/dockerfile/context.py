@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from . import packages as pk
 from .model import Dockerfile, Instruction, Stage
 from .shell import SHELLS, Command, parse_script
 
@@ -40,6 +41,17 @@ class Run:
     posix: bool
     shell: tuple[str, ...] = ()
     mounts: list[dict[str, str]] = field(default_factory=list)
+    _calls: dict[tuple[str, str], list[pk.Invocation]] = field(default_factory=dict, repr=False, compare=False)
+
+    def calls(self, kind: str, tool: str = "") -> list[pk.Invocation]:
+        """The package-manager invocations of this RUN (`apt`, `apk`, `pip`, `npm`, or `rpm` with its tool),
+        parsed once however many checks ask; callers must not modify the list."""
+        key = (kind, tool)
+        found = self._calls.get(key)
+        if found is None:
+            found = pk.rpm_calls(self.commands, tool) if kind == "rpm" else _CALLS[kind](self.commands)
+            self._calls[key] = found
+        return found
 
     def mount_targets(self, kind: str) -> list[str]:
         return [m.get("target", m.get("dst", m.get("destination", ""))) for m in self.mounts if m.get("type") == kind]
@@ -55,6 +67,9 @@ class Run:
 
     def named(self, *names: str) -> list[Command]:
         return [c for c in self.commands if c.name in names]
+
+
+_CALLS = {"apt": pk.apt_calls, "apk": pk.apk_calls, "pip": pk.pip_calls, "npm": pk.npm_calls}
 
 
 def _mount(spec: str) -> dict[str, str]:
