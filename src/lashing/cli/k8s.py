@@ -17,6 +17,10 @@ app = typer.Typer(help="Kubernetes cluster posture: snapshots, RBAC (who-can, pe
                   no_args_is_help=True)
 
 SNAPSHOT_HELP = "A directory of manifests, or a file (YAML/JSON, kubectl -o json/yaml); default: the live cluster."
+# Where the cluster comes from: shared by every `lashing k8s` command.
+SNAPSHOT = typer.Option(None, "--snapshot", help=SNAPSHOT_HELP)
+KUBECONFIG = typer.Option(None, "--kubeconfig", help="Kubeconfig file for a live cluster.")
+CONTEXT = typer.Option(None, "--context", help="Kubeconfig context for a live cluster.")
 
 
 def load(snapshot: Path | None, kubeconfig: Path | None, context: str | None, kinds: tuple[str, ...] | None = None):
@@ -75,9 +79,9 @@ def who_can_cmd(
     resource: str = typer.Argument(..., help="pods, pods/exec, deployments.apps, secrets, or a URL like /metrics."),
     namespace: str | None = typer.Option(None, "--namespace", "-n", help="Only grants effective in this namespace."),
     name: str | None = typer.Option(None, "--name", help="The object's name (rules with resourceNames count)."),
-    snapshot: Path | None = typer.Option(None, "--snapshot", help=SNAPSHOT_HELP),
-    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="Kubeconfig file for a live cluster."),
-    context: str | None = typer.Option(None, "--context", help="Kubeconfig context for a live cluster."),
+    snapshot: Path | None = SNAPSHOT,
+    kubeconfig: Path | None = KUBECONFIG,
+    context: str | None = CONTEXT,
     format: str = typer.Option("table", "--format", "-f", help="table or json."),
 ) -> None:
     """List the subjects allowed VERB on RESOURCE, with the role and binding that allow it."""
@@ -102,9 +106,9 @@ def who_can_cmd(
 def permissions_cmd(
     subject: str = typer.Argument(..., help="User:NAME, Group:NAME or ServiceAccount:NAMESPACE/NAME."),
     group: list[str] | None = typer.Option(None, "--group", help="A further group the user belongs to."),
-    snapshot: Path | None = typer.Option(None, "--snapshot", help=SNAPSHOT_HELP),
-    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="Kubeconfig file for a live cluster."),
-    context: str | None = typer.Option(None, "--context", help="Kubeconfig context for a live cluster."),
+    snapshot: Path | None = SNAPSHOT,
+    kubeconfig: Path | None = KUBECONFIG,
+    context: str | None = CONTEXT,
     format: str = typer.Option("table", "--format", "-f", help="table or json."),
 ) -> None:
     """Show every grant a subject holds, implicit groups (system:authenticated, ...) included."""
@@ -127,9 +131,9 @@ def permissions_cmd(
 
 @app.command("rbac")
 def rbac_cmd(
-    snapshot: Path | None = typer.Option(None, "--snapshot", help=SNAPSHOT_HELP),
-    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="Kubeconfig file for a live cluster."),
-    context: str | None = typer.Option(None, "--context", help="Kubeconfig context for a live cluster."),
+    snapshot: Path | None = SNAPSHOT,
+    kubeconfig: Path | None = KUBECONFIG,
+    context: str | None = CONTEXT,
     format: str = typer.Option("table", "--format", "-f", help="A report format: table, json, ..."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
     severity: str | None = typer.Option(None, "--severity", "-s", help="Only these, e.g. HIGH,CRITICAL."),
@@ -201,9 +205,9 @@ def _posture(snapshot: Path | None, kubeconfig: Path | None, context: str | None
 
 @app.command("scan")
 def scan_cmd(
-    snapshot: Path | None = typer.Option(None, "--snapshot", help=SNAPSHOT_HELP),
-    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="Kubeconfig file for a live cluster."),
-    context: str | None = typer.Option(None, "--context", help="Kubeconfig context for a live cluster."),
+    snapshot: Path | None = SNAPSHOT,
+    kubeconfig: Path | None = KUBECONFIG,
+    context: str | None = CONTEXT,
     format: str = typer.Option("table", "--format", "-f", help="table, json, sarif, html, ..."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
     severity: str | None = typer.Option(None, "--severity", "-s", help="Only these, e.g. HIGH,CRITICAL."),
@@ -254,9 +258,9 @@ def scan_cmd(
 @app.command("compliance")
 def compliance_cmd(
     framework: str = typer.Argument(..., help="cis or nsa."),
-    snapshot: Path | None = typer.Option(None, "--snapshot", help=SNAPSHOT_HELP),
-    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="Kubeconfig file for a live cluster."),
-    context: str | None = typer.Option(None, "--context", help="Kubeconfig context for a live cluster."),
+    snapshot: Path | None = SNAPSHOT,
+    kubeconfig: Path | None = KUBECONFIG,
+    context: str | None = CONTEXT,
     format: str = typer.Option("table", "--format", "-f", help="table or json."),
     ignorefile: Path | None = typer.Option(None, "--ignorefile", help="Ignore file (default ./.lashingignore)."),
     k8s_advisories: Path | None = typer.Option(None, "--k8s-advisories",
@@ -281,9 +285,9 @@ def compliance_cmd(
 
 @app.command("images")
 def images_cmd(
-    snapshot: Path | None = typer.Option(None, "--snapshot", help=SNAPSHOT_HELP),
-    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="Kubeconfig file for a live cluster."),
-    context: str | None = typer.Option(None, "--context", help="Kubeconfig context for a live cluster."),
+    snapshot: Path | None = SNAPSHOT,
+    kubeconfig: Path | None = KUBECONFIG,
+    context: str | None = CONTEXT,
     format: str = typer.Option("table", "--format", "-f", help="table or json."),
 ) -> None:
     """The image references the cluster's workloads run, with the workloads running each (for `lashing image`)."""
