@@ -37,6 +37,20 @@ def parse_platform(text: str | None) -> Platform | None:
     return Platform.parse(text) if text else None
 
 
+def scan_options(
+    platform: str | None, username: str | None, password: str | None, token: str | None, insecure: bool,
+    no_cache: bool,
+):
+    """The image-source settings of `lashing image` and `lashing sbom` from their shared options."""
+    from lashing.pipeline import ScanOptions
+
+    return ScanOptions(
+        platform=parse_platform(platform),
+        registry=registry_options(username, password, token, insecure),
+        use_cache=not no_cache,
+    )
+
+
 @contextmanager
 def layer_progress(enabled: bool) -> Iterator[ProgressHook | None]:
     """A rich progress bar per layer on an interactive stderr; nothing in pipes or CI logs."""

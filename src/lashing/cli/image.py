@@ -10,8 +10,7 @@ from lashing.cli import options
 from lashing.cli.common import (
     build_policy,
     layer_progress,
-    parse_platform,
-    registry_options,
+    scan_options,
     write_scan,
 )
 
@@ -52,20 +51,16 @@ def image(
     no_cache: bool = options.NO_CACHE,
     progress: bool = options.PROGRESS,
 ) -> None:
-    from lashing.pipeline import ScanOptions, analyzers_for, load_target, scan_vulnerabilities
+    from lashing.pipeline import analyzers_for, load_target, scan_vulnerabilities
     from lashing.policy import apply_policy
     from lashing.report import get_format
 
     get_format(format)  # unknown formats fail before any work
     chosen = parse_scanners(scanners)
     policy = build_policy(severity, exit_code, ignore_unfixed, ignore_file, vex)
-    options = ScanOptions(
-        platform=parse_platform(platform),
-        registry=registry_options(username, password, registry_token, insecure),
-        use_cache=not no_cache,
-    )
+    settings = scan_options(platform, username, password, registry_token, insecure, no_cache)
     with layer_progress(progress) as hook:
-        report = load_target(image, options, analyzers_for(chosen), progress=hook, scanners=chosen)
+        report = load_target(image, settings, analyzers_for(chosen), progress=hook, scanners=chosen)
     if "vuln" in chosen:
         report = scan_vulnerabilities(report, db)
     outcome = apply_policy(report, policy)

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from lashing.cli import options
-from lashing.cli.common import layer_progress, output_stream, parse_platform, registry_options
+from lashing.cli.common import layer_progress, output_stream, scan_options
 from lashing.report import get_format
 
 
@@ -29,19 +29,15 @@ def sbom(
     no_cache: bool = options.NO_CACHE,
     progress: bool = options.PROGRESS,
 ) -> None:
-    from lashing.pipeline import ScanOptions, scan_inventory
+    from lashing.pipeline import scan_inventory
 
     if _is_sbom_file(image):
         _scan_sbom(Path(image), format, output)
         return
     writer = get_format(format)
-    options = ScanOptions(
-        platform=parse_platform(platform),
-        registry=registry_options(username, password, registry_token, insecure),
-        use_cache=not no_cache,
-    )
+    settings = scan_options(platform, username, password, registry_token, insecure, no_cache)
     with layer_progress(progress) as hook:
-        report, _ = scan_inventory(image, options, progress=hook)
+        report, _ = scan_inventory(image, settings, progress=hook)
     with output_stream(output) as stream:
         writer.write(report, stream)
 
