@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 
@@ -57,8 +58,21 @@ def one_line(message: str, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+GC_THRESHOLD = (50_000, 20, 100)
+
+
+def tune_gc() -> None:
+    """Scans allocate millions of short-lived, acyclic objects (YAML nodes, findings, unpickled results):
+    with the default gen-0 threshold (700) the cycle collector re-walks every survivor over and over
+    (a third of a 2,500-file config scan). Objects that exist after start-up are frozen out of its sight
+    and it runs less often; reference counting still frees everything acyclic at once."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+
+
 def main() -> None:
     """Entry point: map library errors to a one-line message and an exit code."""
+    tune_gc()
     try:
         app()  # standalone: Typer reports usage errors itself (exit 2) and exits
     except LashingError as exc:

@@ -34,7 +34,7 @@ def apply_policy(report: Report, policy: Policy) -> PolicyOutcome:
         if policy.ignore_unfixed and finding.kind is FindingKind.VULNERABILITY and not has_fix(finding):
             filtered.append(Suppression(finding, "no fixed version", "--ignore-unfixed"))
             continue
-        statement = vex.decide(finding)
+        statement = vex.decide(finding) if policy.vex else None
         if statement is not None and statement.status.suppresses:
             suppressed.append(Suppression(finding, f"{statement.status.value}: {statement.reason}", statement.source))
             continue
@@ -84,6 +84,8 @@ class IgnoreIndex:
 
     def first_match(self, finding: Finding) -> int | None:
         """The index of the first rule (in file order) that matches the finding."""
+        if not self._rules:
+            return None
         candidates = {i for name in (finding.id, *finding.aliases) for i in self._exact.get(name.upper(), ())}
         candidates.update(self._globs)
         return next((i for i in sorted(candidates) if rule_matches(self._rules[i], finding)), None)

@@ -26,11 +26,15 @@ class VexMatcher:
         for index, statement in enumerate(statements):
             for name in statement.names:
                 self._by_name.setdefault(name, []).append(index)
+        self._in_report: dict[VexComponent, bool] = {}
+        if not statements:  # nothing to decide: skip reading every package's purl
+            self._image_digests: set[str] = set()
+            self._report_purls: list[PurlPattern] = []
+            return
         artifact = report.artifact
         self._image_digests = {d.lower() for d in (artifact.digest, artifact.config_digest) if d}
         packages = [*report.packages, *(f.package for f in report.findings if f.package is not None)]
         self._report_purls = [p for p in {parse_purl(pkg.purl) for pkg in packages if pkg.purl} if p is not None]
-        self._in_report: dict[VexComponent, bool] = {}
 
     def decide(self, finding: Finding) -> VexStatement | None:
         """The governing statement for this finding, or None when no statement applies."""

@@ -17,7 +17,7 @@ import pydantic_core
 from pydantic import TypeAdapter, ValidationError
 
 from lashing.errors import LashingError
-from lashing.model import Finding, Package, Report, Severity
+from lashing.model import Finding, Location, Package, Report, Severity
 from lashing.report.interface import ReportFormat
 
 SCHEMA_VERSION = 1
@@ -79,13 +79,77 @@ def write_report_stream(report: Report, stream: IO[str]) -> None:
             stream.write(_nested(value))
             continue
         stream.write("[")
+        encode = _finding_json if key == "findings" else _package_json
         for index, item in enumerate(items):
-            body = _ITEMS[key].dump_python(item, mode="json")
-            if key == "findings":
-                body["severity_name"] = Severity(body["severity"]).name
-            stream.write(("," if index else "") + "\n    " + _nested(body, 4))
+            stream.write(("," if index else "") + "\n    " + encode(item))
         stream.write("\n  ]")
     stream.write("\n}\n")
+
+
+def _package_json(package: Package) -> str:
+    return _nested(_ITEMS["packages"].dump_python(package, mode="json"), 4)
+
+
+def _finding_json_slow(finding: Finding) -> str:
+    body = _ITEMS["findings"].dump_python(finding, mode="json")
+    body["severity_name"] = Severity(body["severity"]).name
+    return _nested(body, 4)
+
+
+# A finding without a package is its rule's constant fields around two variable ones (location, extra):
+# a config scan writes tens of thousands of them from a few hundred rules. The constant text is cut out
+# of the generic encoding once per rule (so both paths give the same bytes) and reused.
+_TEMPLATES: dict[tuple[Any, ...], tuple[str, str, str]] = {}
+_TEMPLATE_LIMIT = 4096
+_LOCATION_MARK = '"location": null'
+_EXTRA_MARK = '"extra": {}'
+_encode_str = json.encoder.encode_basestring  # the C encoder; non-ASCII kept, as ensure_ascii=False
+
+
+def _template(finding: Finding) -> tuple[str, str, str]:
+    key = (finding.id, finding.kind, finding.severity, finding.title, finding.description, finding.aliases,
+           finding.references, finding.fixed_versions, finding.fix_state, finding.remediation)
+    found = _TEMPLATES.get(key)
+    if found is None:
+        text = _finding_json_slow(replace(finding, location=None, extra={}))
+        head, rest = text.split(_LOCATION_MARK)
+        middle, tail = rest.split(_EXTRA_MARK)
+        found = (head + '"location": ', middle + '"extra": ', tail)
+        if len(_TEMPLATES) >= _TEMPLATE_LIMIT:
+            _TEMPLATES.clear()
+        _TEMPLATES[key] = found
+    return found
+
+
+def _location_json(location: Location | None) -> str:
+    if location is None:
+        return "null"
+    layer, line, end = location.layer_diff_id, location.line, location.end_line
+    return ('{\n        "path": ' + _encode_str(location.path)
+            + ',\n        "layer_diff_id": ' + ("null" if layer is None else _encode_str(layer))
+            + ',\n        "line": ' + ("null" if line is None else str(int(line)))
+            + ',\n        "end_line": ' + ("null" if end is None else str(int(end))) + "\n      }")
+
+
+def _finding_json(finding: Finding) -> str:
+    """One finding as `_finding_json_slow` writes it, from its rule's cached template when it can."""
+    if finding.package is not None or not isinstance(finding.location, Location | None):
+        return _finding_json_slow(finding)
+    try:
+        head, middle, tail = _template(finding)
+    except (TypeError, ValueError):  # an unhashable or odd field: the generic path
+        return _finding_json_slow(finding)
+    return "".join((head, _location_json(finding.location), middle, _extra_json(finding.extra), tail))
+
+
+def _extra_json(extra: Any) -> str:
+    if not extra:
+        return "{}"
+    try:
+        return "{\n        " + ",\n        ".join(_encode_str(k) + ": " + _encode_str(v) for k, v in extra.items()) \
+            + "\n      }"
+    except TypeError:  # a value that is not text
+        return _nested(dict(extra), 6)
 
 
 def _nested(value: Any, depth: int = 2) -> str:
