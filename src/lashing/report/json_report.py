@@ -9,12 +9,14 @@ back losslessly; unknown keys are ignored, so additions within a schema version 
 
 from __future__ import annotations
 
+import enum
+import functools
 import json
-from dataclasses import dataclass, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import IO, Any
 
 import pydantic_core
-from pydantic import TypeAdapter, ValidationError
 
 from lashing.errors import LashingError
 from lashing.model import Finding, Location, Package, Report, Severity
@@ -31,13 +33,31 @@ class _Document(Report):
     schema_version: int = 0
 
 
-_REPORT = TypeAdapter(Report)
-_DOCUMENT = TypeAdapter(_Document)
+@functools.cache
+def _adapter(kind: type) -> Any:
+    """pydantic's TypeAdapter for a model class, built on first use (each costs ~10-40 ms to build)."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(kind)
+
+
+def plain(value: Any) -> Any:
+    """A model value as pydantic's JSON mode dumps it: dataclasses to dicts in field order, enums to their
+    values, tuples to lists. Used where a report is written item by item (see write_report_stream)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    return value
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
     """The JSON-ready document (plain dicts, lists, strings, numbers)."""
-    body = _REPORT.dump_python(report, mode="json")
+    body = _adapter(Report).dump_python(report, mode="json")
     for finding in body["findings"]:
         finding["severity_name"] = Severity(finding["severity"]).name
     return {"schema_version": SCHEMA_VERSION, **body}
@@ -52,8 +72,10 @@ def load_report(data: bytes | str) -> Report:
     """Read a document written by `dump_report`; raises LashingError when it is not one."""
     if len(data) > MAX_REPORT_BYTES:
         raise LashingError(f"report is larger than {MAX_REPORT_BYTES} bytes")
+    from pydantic import ValidationError
+
     try:
-        doc = _DOCUMENT.validate_json(data)
+        doc = _adapter(_Document).validate_json(data)
     except ValidationError as exc:
         first = exc.errors()[0] if exc.error_count() else {}
         where = ".".join(str(part) for part in first.get("loc", ())) or "document"
@@ -64,13 +86,13 @@ def load_report(data: bytes | str) -> Report:
     return Report(**{f.name: getattr(doc, f.name) for f in fields(Report)})
 
 
-_ITEMS = {"packages": TypeAdapter(Package), "findings": TypeAdapter(Finding)}
+_ITEMS = ("packages", "findings")
 
 
 def write_report_stream(report: Report, stream: IO[str]) -> None:
     """Write the same document as `dump_report` (byte for byte) one package and finding at a time, so
     memory stays flat however many findings a scan produced."""
-    head = _REPORT.dump_python(replace(report, packages=(), findings=()), mode="json")
+    head = plain(replace(report, packages=(), findings=()))
     stream.write('{\n  "schema_version": ' + json.dumps(SCHEMA_VERSION))
     for key, value in head.items():
         stream.write(",\n  " + json.dumps(key) + ": ")
@@ -87,12 +109,12 @@ def write_report_stream(report: Report, stream: IO[str]) -> None:
 
 
 def _package_json(package: Package) -> str:
-    return _nested(_ITEMS["packages"].dump_python(package, mode="json"), 4)
+    return _nested(_adapter(Package).dump_python(package, mode="json"), 4)
 
 
 def _finding_json_slow(finding: Finding) -> str:
-    body = _ITEMS["findings"].dump_python(finding, mode="json")
-    body["severity_name"] = Severity(body["severity"]).name
+    body = plain(finding)
+    body["severity_name"] = finding.severity.name
     return _nested(body, 4)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import cel
+from lashing.analyzers.config import cel_runtime as cel
 
 from lashing.analyzers.config import checks
 from lashing.analyzers.config.catalog import CatalogError, Rule, load_catalog
@@ -157,11 +157,42 @@ def slim(value: Any, tree: Tree | None) -> Any:
 
 
 @dataclass(frozen=True)
+class _Group:
+    """Rules that read the same top-level fields: evaluated on one context, memoized together."""
+
+    rules: tuple[CompiledRule, ...]
+    fields: Tree
+
+
+@dataclass(frozen=True)
 class _Plan:
     object_rules: tuple[CompiledRule, ...]
     container_rules: tuple[CompiledRule, ...]
-    object_fields: Tree
-    container_fields: Tree
+    object_groups: tuple[_Group, ...]
+    container_groups: tuple[_Group, ...]
+
+
+# Container rules are split in two groups: those reading the container's securityContext (most rules;
+# its settings repeat across workloads, so their verdicts are memoized well) and the rest (image, ports,
+# probes, resources: small, but often unique per workload). Each group gets its own small context.
+_SHARED_FIELD = ("container", "securityContext")
+
+
+def _reads(tree: Tree, path: tuple[str, ...]) -> bool:
+    node: Any = tree
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _groups(rules: tuple[CompiledRule, ...]) -> tuple[_Group, ...]:
+    parts: dict[bool, list[CompiledRule]] = {}
+    for compiled in rules:
+        parts.setdefault(_reads(referenced_fields([compiled.rule.cel]), _SHARED_FIELD), []).append(compiled)
+    return tuple(_Group(tuple(members), referenced_fields(r.rule.cel for r in members))
+                 for members in parts.values())
 
 
 @functools.cache
@@ -169,26 +200,32 @@ def _plan(kind: str, disabled: frozenset[str]) -> _Plan:
     rules = [r for r in compiled_rules().get(kind, ()) if r.rule.id not in disabled and r.program is not None]
     object_rules = tuple(r for r in rules if not r.per_container)
     container_rules = tuple(r for r in rules if r.per_container)
-    return _Plan(object_rules, container_rules, referenced_fields(r.rule.cel for r in object_rules),
-                 referenced_fields(r.rule.cel for r in container_rules))
+    return _Plan(object_rules, container_rules, _groups(object_rules), _groups(container_rules))
 
 
 _memo: dict[tuple[Any, ...], tuple[bool, ...]] = {}
 
 
-def _results(plan_rules: tuple[CompiledRule, ...], fields: Tree, variables: dict[str, Any], resource: str,
-             key: tuple[Any, ...]) -> tuple[bool, ...]:
-    """Each rule's verdict on the slimmed `variables`; identical inputs (by repr) are evaluated once."""
+def _results(group: _Group, variables: dict[str, Any], resource: str, key: tuple[Any, ...]) -> tuple[bool, ...]:
+    """Each of the group's rules' verdict on the slimmed `variables`; identical inputs (by repr) are
+    evaluated once."""
+    fields = group.fields
     activation = {name: slim(value, fields[name]) for name, value in variables.items() if name in fields}
-    key = (*key, repr(activation))
+    key = (*key, id(group), repr(activation))
     found = _memo.get(key)
     if found is None:
         context = cel.Context(activation)
-        found = tuple(_run(compiled, context, resource) for compiled in plan_rules)
+        found = tuple(_run(compiled, context, resource) for compiled in group.rules)
         if len(_memo) >= MEMO_LIMIT:
             _memo.clear()
         _memo[key] = found
     return found
+
+
+def _verdicts(groups: tuple[_Group, ...], variables: dict[str, Any], resource: str,
+              key: tuple[Any, ...]) -> Iterator[tuple[CompiledRule, bool]]:
+    for group in groups:
+        yield from zip(group.rules, _results(group, variables, resource, key), strict=True)
 
 
 def evaluate(target: Target, settings: Settings) -> Iterator[Hit]:
@@ -203,9 +240,8 @@ def evaluate(target: Target, settings: Settings) -> Iterator[Hit]:
     cel_settings = settings.as_cel()
     obj = without_containers(target.data)
     variables = {"object": obj, "settings": cel_settings}
-    verdicts = dict(zip(plan.object_rules, _results(plan.object_rules, plan.object_fields, variables,
-                                                    target.resource, (target.kind, "object", settings.disabled_rules)),
-                        strict=True)) if plan.object_rules else {}
+    key = (target.kind, settings.disabled_rules)
+    verdicts = dict(_verdicts(plan.object_groups, variables, target.resource, key))
     for compiled in rules:
         rule = compiled.rule
         if compiled.program is None:
@@ -215,14 +251,15 @@ def evaluate(target: Target, settings: Settings) -> Iterator[Hit]:
                 yield Hit(rule, target, container, line, detail)
         elif not compiled.per_container and verdicts[compiled]:
             yield Hit(rule, target, None, _line(rule, target, None))
-    container_rules = plan.container_rules
-    for container in target.containers if container_rules else ():
+    if not plan.container_rules:
+        return
+    order = {compiled: index for index, compiled in enumerate(plan.container_rules)}
+    for container in target.containers:
         variables = {"object": obj, "container": container.data, "settings": cel_settings}
-        fired = _results(container_rules, plan.container_fields, variables, target.resource,
-                         (target.kind, "container", settings.disabled_rules))
-        for compiled, hit in zip(container_rules, fired, strict=True):
-            if hit:
-                yield Hit(compiled.rule, target, container, _line(compiled.rule, target, container))
+        fired = sorted((order[compiled], compiled) for compiled, hit
+                       in _verdicts(plan.container_groups, variables, target.resource, key) if hit)
+        for _, compiled in fired:
+            yield Hit(compiled.rule, target, container, _line(compiled.rule, target, container))
 
 
 def to_finding(hit: Hit) -> Finding:

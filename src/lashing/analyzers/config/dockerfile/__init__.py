@@ -51,7 +51,7 @@ def load_dockerfile_rules() -> list[dict[str, Any]]:
 @lru_cache(maxsize=1)
 def _compiled() -> tuple[tuple[dict[str, Any], Any, Any, frozenset[str]], ...]:
     """(rule, check function, CEL program, the upper-case ids a suppression comment may name) per rule."""
-    import cel
+    from lashing.analyzers.config import cel_runtime as cel
 
     out = []
     for rule in _load_rules():
