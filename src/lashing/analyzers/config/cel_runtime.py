@@ -32,7 +32,7 @@ def _load() -> ModuleType:
         module.compile  # noqa: B018 - the API we use must be there
         module.Context  # noqa: B018
         return module
-    except Exception:  # noqa: BLE001 - any other layout: the documented import
+    except Exception:
         if sys.modules.get("cel.cel") is not None and not hasattr(sys.modules["cel.cel"], "Context"):
             del sys.modules["cel.cel"]
         import cel
@@ -41,5 +41,5 @@ def _load() -> ModuleType:
 
 
 _cel = _load()
-compile: Any = _cel.compile  # noqa: A001 - the library's own name
+compile: Any = _cel.compile
 Context: Any = _cel.Context

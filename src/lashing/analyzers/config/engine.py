@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lashing.analyzers.config import cel_runtime as cel
-
 from lashing.analyzers.config import checks
 from lashing.analyzers.config.catalog import CatalogError, Rule, load_catalog
 from lashing.analyzers.config.target import ContainerTarget, Target
