@@ -32,7 +32,7 @@ def _load() -> ModuleType:
         module.compile  # noqa: B018 - the API we use must be there
         module.Context  # noqa: B018
         return module
-    except Exception:
+    except Exception:  # any other layout: the documented import
         if sys.modules.get("cel.cel") is not None and not hasattr(sys.modules["cel.cel"], "Context"):
             del sys.modules["cel.cel"]
         import cel
@@ -41,5 +41,5 @@ def _load() -> ModuleType:
 
 
 _cel = _load()
-compile: Any = _cel.compile
+compile: Any = _cel.compile  # the library's own name
 Context: Any = _cel.Context
