@@ -119,13 +119,15 @@ def scan_content(path: str, content: bytes, settings: Settings | None = None) ->
     for target in targets:
         result.targets += 1
         ignored = annotation_ids(target.annotations) | suppressions.ids_for(target.line)
+        check = bool(ignored or suppressions.by_line)
         for hit in evaluate(target, settings):
-            ids = ignored | suppressions.ids_for(hit.line)
-            if hit.container is not None:
-                ids |= suppressions.ids_for(hit.container.line)
-            if ids and is_suppressed(hit.rule, ids):
-                result.suppressed += 1
-                continue
+            if check:
+                ids = ignored | suppressions.ids_for(hit.line)
+                if hit.container is not None:
+                    ids |= suppressions.ids_for(hit.container.line)
+                if ids and is_suppressed(hit.rule, ids):
+                    result.suppressed += 1
+                    continue
             finding = to_finding(hit)
             if finding.location and finding.location.end_line and finding.location.end_line > line_count:
                 finding = _clamp(finding, line_count)
