@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from lashing.cli import options
 from lashing.errors import UsageError
 
 log = logging.getLogger("lashing.k8s")
@@ -21,6 +22,14 @@ SNAPSHOT_HELP = "A directory of manifests, or a file (YAML/JSON, kubectl -o json
 SNAPSHOT = typer.Option(None, "--snapshot", help=SNAPSHOT_HELP)
 KUBECONFIG = typer.Option(None, "--kubeconfig", help="Kubeconfig file for a live cluster.")
 CONTEXT = typer.Option(None, "--context", help="Kubeconfig context for a live cluster.")
+TABLE_OR_JSON = typer.Option("table", "--format", "-f", help="table or json.")
+K8S_ADVISORIES = typer.Option(None, "--k8s-advisories", help="Kubernetes CVE records (OSV JSON folder or zip).")
+
+
+def table_or_json(format: str, command: str) -> None:
+    """The listing commands write a table or JSON, not the report formats."""
+    if format not in ("table", "json"):
+        raise UsageError(f"unknown format {format!r} for {command}; use table or json")
 
 
 def load(snapshot: Path | None, kubeconfig: Path | None, context: str | None, kinds: tuple[str, ...] | None = None):
@@ -82,14 +91,13 @@ def who_can_cmd(
     snapshot: Path | None = SNAPSHOT,
     kubeconfig: Path | None = KUBECONFIG,
     context: str | None = CONTEXT,
-    format: str = typer.Option("table", "--format", "-f", help="table or json."),
+    format: str = TABLE_OR_JSON,
 ) -> None:
     """List the subjects allowed VERB on RESOURCE, with the role and binding that allow it."""
     from lashing.analyzers.cluster.rbac import RbacIndex
     from lashing.sources.cluster import RBAC_KINDS
 
-    if format not in ("table", "json"):
-        raise UsageError(f"unknown format {format!r} for who-can; use table or json")
+    table_or_json(format, "who-can")
     index = RbacIndex(load(snapshot, kubeconfig, context, RBAC_KINDS))
     for warning in index.warnings:
         log.info("%s", warning)
@@ -109,14 +117,13 @@ def permissions_cmd(
     snapshot: Path | None = SNAPSHOT,
     kubeconfig: Path | None = KUBECONFIG,
     context: str | None = CONTEXT,
-    format: str = typer.Option("table", "--format", "-f", help="table or json."),
+    format: str = TABLE_OR_JSON,
 ) -> None:
     """Show every grant a subject holds, implicit groups (system:authenticated, ...) included."""
     from lashing.analyzers.cluster.rbac import RbacIndex, Subject
     from lashing.sources.cluster import RBAC_KINDS
 
-    if format not in ("table", "json"):
-        raise UsageError(f"unknown format {format!r} for permissions; use table or json")
+    table_or_json(format, "permissions")
     try:
         who = Subject.parse(subject)
     except ValueError as exc:
@@ -134,10 +141,10 @@ def rbac_cmd(
     snapshot: Path | None = SNAPSHOT,
     kubeconfig: Path | None = KUBECONFIG,
     context: str | None = CONTEXT,
-    format: str = typer.Option("table", "--format", "-f", help="A report format: table, json, ..."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
-    severity: str | None = typer.Option(None, "--severity", "-s", help="Only these, e.g. HIGH,CRITICAL."),
-    exit_code: int = typer.Option(0, "--exit-code", help="Exit with this code when findings remain."),
+    format: str = options.FORMAT,
+    output: Path | None = options.OUTPUT,
+    severity: str | None = options.SEVERITY,
+    exit_code: int = options.EXIT_CODE,
 ) -> None:
     """Report risky effective access: cluster-admin, wildcards, secrets, exec, workloads, escalation, tokens."""
     from lashing import __version__
@@ -208,14 +215,13 @@ def scan_cmd(
     snapshot: Path | None = SNAPSHOT,
     kubeconfig: Path | None = KUBECONFIG,
     context: str | None = CONTEXT,
-    format: str = typer.Option("table", "--format", "-f", help="table, json, sarif, html, ..."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
-    severity: str | None = typer.Option(None, "--severity", "-s", help="Only these, e.g. HIGH,CRITICAL."),
-    exit_code: int = typer.Option(0, "--exit-code", help="Exit with this code when findings remain."),
-    ignorefile: Path | None = typer.Option(None, "--ignorefile", help="Ignore file (default ./.lashingignore)."),
+    format: str = options.FORMAT,
+    output: Path | None = options.OUTPUT,
+    severity: str | None = options.SEVERITY,
+    exit_code: int = options.EXIT_CODE,
+    ignorefile: Path | None = options.IGNORE_FILE,
     framework: str | None = typer.Option(None, "--framework", help="Add a compliance view: cis or nsa."),
-    k8s_advisories: Path | None = typer.Option(None, "--k8s-advisories",
-                                               help="Kubernetes CVE records (OSV JSON folder or zip)."),
+    k8s_advisories: Path | None = K8S_ADVISORIES,
     images: Path | None = typer.Option(None, "--images", help="Write the workloads' image references here (JSON)."),
 ) -> None:
     """Cluster posture: workloads, RBAC, network policies, secrets, control plane and version, in one report."""
@@ -261,18 +267,16 @@ def compliance_cmd(
     snapshot: Path | None = SNAPSHOT,
     kubeconfig: Path | None = KUBECONFIG,
     context: str | None = CONTEXT,
-    format: str = typer.Option("table", "--format", "-f", help="table or json."),
-    ignorefile: Path | None = typer.Option(None, "--ignorefile", help="Ignore file (default ./.lashingignore)."),
-    k8s_advisories: Path | None = typer.Option(None, "--k8s-advisories",
-                                               help="Kubernetes CVE records (OSV JSON folder or zip)."),
+    format: str = TABLE_OR_JSON,
+    ignorefile: Path | None = options.IGNORE_FILE,
+    k8s_advisories: Path | None = K8S_ADVISORIES,
 ) -> None:
     """Pass / fail / manual per control of the CIS Kubernetes Benchmark or the NSA/CISA hardening guide."""
     from lashing.analyzers.cluster.compliance import compliance, load_framework, table_rows, to_json
     from lashing.cli.common import build_policy
     from lashing.policy import apply_policy
 
-    if format not in ("table", "json"):
-        raise UsageError(f"unknown format {format!r} for compliance; use table or json")
+    table_or_json(format, "compliance")
     load_framework(framework)
     result = _posture(snapshot, kubeconfig, context, k8s_advisories)
     report = apply_policy(result.report, build_policy(None, 0, False, ignorefile, None)).report
@@ -288,13 +292,12 @@ def images_cmd(
     snapshot: Path | None = SNAPSHOT,
     kubeconfig: Path | None = KUBECONFIG,
     context: str | None = CONTEXT,
-    format: str = typer.Option("table", "--format", "-f", help="table or json."),
+    format: str = TABLE_OR_JSON,
 ) -> None:
     """The image references the cluster's workloads run, with the workloads running each (for `lashing image`)."""
     from lashing.analyzers.cluster.posture.workloads import image_references
 
-    if format not in ("table", "json"):
-        raise UsageError(f"unknown format {format!r} for images; use table or json")
+    table_or_json(format, "images")
     refs = image_references(load(snapshot, kubeconfig, context))
     if format == "json":
         json.dump({"images": [{"image": k, "workloads": v} for k, v in refs.items()]}, sys.stdout, indent=2)
