@@ -152,25 +152,11 @@ def find_in_mirror(mirror: Path) -> Path | None:
 
 def fetch(url: str, dest: Path, limits: TrackerLimits, timeout: float = 60.0) -> Path:
     """Stream the tracker JSON from `url` into `dest` under the download bound."""
-    try:
-        with (
-            httpx.Client(timeout=timeout, follow_redirects=True) as client,
-            client.stream("GET", url) as response,
-        ):
-            if response.status_code != 200:
-                raise DatabaseError(f"cannot fetch {url}: HTTP {response.status_code}")
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > limits.max_download:
-                raise InvalidTrackerError(f"{url}: {declared} bytes, over the bound of {limits.max_download}")
-            size = 0
-            with open(dest, "wb") as out:
-                for chunk in response.iter_bytes(1 << 20):
-                    size += len(chunk)
-                    if size > limits.max_download:
-                        raise InvalidTrackerError(f"{url}: over the bound of {limits.max_download} bytes")
-                    out.write(chunk)
-    except httpx.HTTPError as exc:
-        raise DatabaseError(f"cannot reach {url}: {type(exc).__name__}: {exc}") from None
+    from lashing.db.download import download
+
+    with httpx.Client(timeout=timeout, follow_redirects=True) as client:
+        if not download(client, url, dest, limits.max_download, InvalidTrackerError):
+            raise DatabaseError(f"cannot fetch {url}: HTTP 404")
     return dest
 
 

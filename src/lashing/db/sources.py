@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import httpx
 
+from lashing.db.download import download
 from lashing.db.osv_import import InvalidExportError, ZipLimits
 from lashing.db.store import DatabaseError
 
@@ -72,29 +73,6 @@ def local_exports(source: Path, ecosystems: tuple[str, ...]) -> list[ExportZip]:
     return found
 
 
-def _download(client: httpx.Client, url: str, dest: Path, limits: ZipLimits) -> bool:
-    """Stream `url` into `dest` under the size bound; False on 404 (ecosystem not exported)."""
-    try:
-        with client.stream("GET", url) as response:
-            if response.status_code == 404:
-                return False
-            if response.status_code != 200:
-                raise DatabaseError(f"cannot fetch {url}: HTTP {response.status_code}")
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > limits.max_download:
-                raise InvalidExportError(f"{url}: {declared} bytes, over the bound of {limits.max_download}")
-            size = 0
-            with open(dest, "wb") as out:
-                for chunk in response.iter_bytes(1 << 20):
-                    size += len(chunk)
-                    if size > limits.max_download:
-                        raise InvalidExportError(f"{url}: over the bound of {limits.max_download} bytes")
-                    out.write(chunk)
-    except httpx.HTTPError as exc:
-        raise DatabaseError(f"cannot reach {url}: {type(exc).__name__}: {exc}") from None
-    return True
-
-
 def remote_exports(
     base: str, ecosystems: tuple[str, ...], workdir: Path, limits: ZipLimits, timeout: float = 30.0
 ) -> list[ExportZip]:
@@ -111,7 +89,7 @@ def remote_exports(
     with httpx.Client(timeout=timeout, follow_redirects=True) as client:
         for folder, url in targets:
             dest = workdir / f"download-{os.getpid()}-{len(found)}.zip.part"
-            if _download(client, url, dest, limits):
+            if download(client, url, dest, limits.max_download, InvalidExportError):
                 found.append(ExportZip(folder, dest, downloaded=True))
             else:
                 dest.unlink(missing_ok=True)
