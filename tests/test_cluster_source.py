@@ -133,6 +133,48 @@ def test_live_snapshot_equals_the_same_responses_read_as_files(live, api_server)
     assert all(p.rstrip("/") == "/version" or "limit" in q for p, q in api_server.requests)
 
 
+class _HugePage(_Api):
+    """An API server whose pod list never ends (no Content-Length, chunked): the client must stop reading."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        if not urlsplit(self.path).path.endswith("/pods"):
+            return super().do_GET()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        piece = b'{"metadata": {"name": "p", "namespace": "default"}, "spec": {}},' * 1000
+        try:
+            self.wfile.write(b'%x\r\n{"kind":"PodList","items":[\r\n' % len(b'{"kind":"PodList","items":['))
+            for _ in range(400):  # ~26 MB unless the client hangs up first
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                self.server.sent += len(piece)  # type: ignore[attr-defined]
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+def test_live_page_over_the_byte_bound_is_a_warning(tmp_path, monkeypatch):
+    from lashing.sources.cluster import live as live_module
+
+    monkeypatch.setattr(live_module, "MAX_RESPONSE_BYTES", 2 << 20)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HugePage)
+    server.requests, server.sent = [], 0  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        snap = fetch_live(str(_kubeconfig(tmp_path / "config", server.server_address[1])), kinds=("Pod", "Node"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not snap.of_kind("Pod")
+    assert any("pods: a page larger than 2097152 bytes" in w for w in snap.warnings)
+    assert server.sent < 12 << 20  # the client hung up: the 26 MB page was never read whole
+    assert any(p.endswith("/nodes") for p, _ in server.requests)  # and the next list still worked
+
+
 def test_live_objects_are_sanitized(live):
     for obj in live:
         assert "managedFields" not in obj.metadata

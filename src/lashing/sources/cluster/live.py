@@ -18,7 +18,7 @@ from lashing.sources.cluster.snapshot import ClusterSnapshot, add_builtin, to_ob
 
 PAGE_SIZE = 500
 MAX_PAGES = 2_000  # per kind: 1,000,000 objects
-MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # one page (500 objects); real pages are a few MB
 TIMEOUT = (10, 120)  # connect, read seconds
 
 
@@ -166,6 +166,30 @@ def fetch_live(kubeconfig: str | None = None, context: str | None = None, kinds:
     return snapshot
 
 
+def _read_bounded(response: Any, limit: int) -> bytes | None:
+    """The body of a raw (unpreloaded) urllib3 response, read in chunks; None past `limit` bytes (declared
+    or actual: a hostile or broken server is not allowed to fill memory). A body left unread closes its
+    connection instead of returning it to the pool."""
+    complete = False
+    try:
+        declared = response.headers.get("Content-Length") if response.headers is not None else None
+        if declared and str(declared).isdigit() and int(declared) > limit:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.stream(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+        complete = True
+        return b"".join(chunks)
+    finally:
+        if not complete:
+            response.close()
+        response.release_conn()
+
+
 def _list_kind(snapshot: ClusterSnapshot, api: Any, call: ListCall, page_size: int, api_exception: type) -> None:
     token: str | None = None
     restarted = False
@@ -176,7 +200,7 @@ def _list_kind(snapshot: ClusterSnapshot, api: Any, call: ListCall, page_size: i
             kwargs["_continue"] = token
         try:
             response = getattr(api, call.method)(**kwargs)
-            body = response.data
+            body = _read_bounded(response, MAX_RESPONSE_BYTES)
         except api_exception as exc:
             status = exc.status
             if status == 401:
@@ -191,7 +215,7 @@ def _list_kind(snapshot: ClusterSnapshot, api: Any, call: ListCall, page_size: i
             snapshot.warn(f"cannot list {call.resource} ({reason}, HTTP {status}): {_status_message(exc.body)}; "
                           f"{call.kind} objects are left out")
             return
-        if len(body) > MAX_RESPONSE_BYTES:
+        if body is None:
             snapshot.warn(f"{call.resource}: a page larger than {MAX_RESPONSE_BYTES} bytes; the rest left out")
             return
         try:
