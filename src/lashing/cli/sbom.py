@@ -29,31 +29,17 @@ def sbom(
     no_cache: bool = options.NO_CACHE,
     progress: bool = options.PROGRESS,
 ) -> None:
-    from lashing.pipeline import scan_inventory
+    from lashing.pipeline import load_target
 
-    if _is_sbom_file(image):
-        _scan_sbom(Path(image), format, output)
-        return
     writer = get_format(format)
     settings = scan_options(platform, username, password, registry_token, insecure, no_cache)
     with layer_progress(progress) as hook:
-        report, _ = scan_inventory(image, settings, progress=hook)
+        report = load_target(image, settings, progress=hook)
+    if report.artifact.kind == "sbom":  # an SBOM as input: the vulnerabilities of its packages
+        from lashing.cli.common import write_scan
+        from lashing.pipeline import scan_vulnerabilities
+
+        write_scan(scan_vulnerabilities(report), format, output)
+        return
     with output_stream(output) as stream:
         writer.write(report, stream)
-
-
-def _is_sbom_file(target: str) -> bool:
-    from lashing.pipeline import _is_sbom
-
-    path = Path(target)
-    return path.is_file() and _is_sbom(path)
-
-
-def _scan_sbom(path: Path, format: str, output: Path | None) -> None:
-    """An SBOM as input: vulnerabilities of its packages (policy options: use `lashing image SBOM`)."""
-    from lashing.cli.common import write_scan
-    from lashing.pipeline import scan_vulnerabilities
-    from lashing.sources.sbom import read_sbom
-
-    get_format(format)
-    write_scan(scan_vulnerabilities(read_sbom(path)), format, output)
