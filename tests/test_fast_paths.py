@@ -160,6 +160,57 @@ def test_truncated_section_fails_cleanly(tmp_path: Path) -> None:
         analyze_image(source, [Picky()])
 
 
+_TRUNCATE_MID_HASH = """
+import sys
+from pathlib import Path
+from lashing.errors import DigestMismatchError
+from lashing.sources.image import blobs
+from lashing.sources.image.detect import open_target
+
+path = Path(sys.argv[1])
+blobs._SECTION_WINDOW = 1 << 20
+real = blobs.hasher_for
+
+
+class Truncating:  # the archive shrinks to 1 MiB while the second window is about to be hashed
+    def __init__(self, digest):
+        self.inner, self.calls = real(digest), 0
+
+    def update(self, data):
+        self.calls += 1
+        if self.calls == 2:
+            with open(path, "r+b") as handle:
+                handle.truncate(1 << 20)
+        self.inner.update(data)
+
+    def hexdigest(self):
+        return self.inner.hexdigest()
+
+
+blobs.hasher_for = Truncating
+with open_target(str(path)) as source:
+    stream = source.open_layer(source.layers[0])
+    try:
+        stream.finish()
+    except DigestMismatchError as exc:
+        print("clean:", exc)
+    finally:
+        stream.close()
+"""
+
+
+def test_archive_truncated_while_hashing_is_a_clean_error(tmp_path: Path) -> None:
+    """The digest thread must not map the file: a mapping past a concurrent truncation raises SIGBUS."""
+    import subprocess
+    import sys
+
+    path = _archive(tmp_path, [Member("big", os.urandom(6 * 1024 * 1024))])
+    done = subprocess.run([sys.executable, "-c", _TRUNCATE_MID_HASH, str(path)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("clean:") and "digest mismatch" in done.stdout
+
+
 def test_section_bounds_still_hold(tmp_path: Path) -> None:
     path = _archive(tmp_path, [Member("a", os.urandom(200_000))])
     with pytest.raises(LimitExceededError):

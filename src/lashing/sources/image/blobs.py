@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import mmap
 import os
 import threading
 import zlib
@@ -232,7 +231,7 @@ class LayerStream:
             close()
 
 
-_SECTION_WINDOW = 32 * 1024 * 1024
+_SECTION_WINDOW = 16 * 1024 * 1024
 
 
 def _seekable_section(raw: object) -> bool:
@@ -243,7 +242,7 @@ def _seekable_section(raw: object) -> bool:
 class _SectionDigest:
     """Hash an uncompressed layer's file section on its own thread while the tar walk seeks past data.
 
-    Hashing runs with the GIL released (one `update` call per memory-mapped window of the file), from the
+    Hashing runs with the GIL released (one `pread` and one `update` per window of the file), from the
     section's start whatever the walk reads; `verify()` waits for it and raises
     `DigestMismatchError` exactly as the streaming path does. A section shorter than declared hashes
     what is there and so fails its digest.
@@ -279,18 +278,19 @@ class _SectionDigest:
         try:
             hashes = list(self._hashes.values())
             pos, end = self._start, self._start + self._size
-            # A file shorter than the section (truncated archive) hashes what is there: a digest mismatch.
-            end = min(end, os.fstat(self._fd).st_size)
+            buffer = bytearray(min(_SECTION_WINDOW, max(self._size, 1)))
+            view = memoryview(buffer)
             while pos < end and not self._stop:
-                # One `update` per mapped window: the GIL is released for the whole window, and taken back
-                # only a few times per layer (a thread waiting for the GIL may wait a switch interval).
-                base = pos - pos % mmap.ALLOCATIONGRANULARITY
-                length = min(end, base + _SECTION_WINDOW) - base
-                window = mmap.mmap(self._fd, length, access=mmap.ACCESS_READ, offset=base)
-                with window, memoryview(window) as view:
-                    for h in hashes:
-                        h.update(view[pos - base :])
-                pos = base + length
+                # pread and update both run with the GIL released, a window at a time. Not mmap: a file
+                # truncated under a mapping raises SIGBUS and kills the process; a short read here just
+                # hashes what is there, and the digest then fails like any other tampering.
+                got = os.preadv(self._fd, [view[: min(len(buffer), end - pos)]], pos)
+                if got <= 0:
+                    break
+                for h in hashes:
+                    h.update(view[:got])
+                pos += got
+            view.release()
         except BaseException as exc:  # re-raised on the caller's thread by verify()
             self._error = exc
 
