@@ -11,16 +11,18 @@ from typing import IO, TYPE_CHECKING
 
 from lashing.errors import UsageError
 from lashing.model import Layer
-from lashing.sources.image.detect import RegistryOptions
-from lashing.sources.image.manifest import Platform
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the image sources are imported when an image command runs, not by `lashing config`
     from lashing.analyzers.image import ProgressHook
+    from lashing.sources.image.detect import RegistryOptions
+    from lashing.sources.image.manifest import Platform
 
 
 def registry_options(
     username: str | None, password: str | None, token: str | None, insecure: bool
 ) -> RegistryOptions:
+    from lashing.sources.image.detect import RegistryOptions
+
     username = username or os.environ.get("LASHING_USERNAME")
     password = password or os.environ.get("LASHING_PASSWORD")
     if password and not username:
@@ -34,6 +36,8 @@ def registry_options(
 
 
 def parse_platform(text: str | None) -> Platform | None:
+    from lashing.sources.image.manifest import Platform
+
     return Platform.parse(text) if text else None
 
 

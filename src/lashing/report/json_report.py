@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import IO, Any
 
-import pydantic_core
-
 from lashing.errors import LashingError
 from lashing.model import Finding, Location, Package, Report, Severity
 from lashing.report.interface import ReportFormat
@@ -98,7 +96,7 @@ def write_report_stream(report: Report, stream: IO[str]) -> None:
         stream.write(",\n  " + json.dumps(key) + ": ")
         items = getattr(report, key) if key in _ITEMS else None
         if not items:
-            stream.write(_nested(value))
+            stream.write(json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  "))  # as dump_report
             continue
         stream.write("[")
         encode = _finding_json if key == "findings" else _package_json
@@ -112,9 +110,13 @@ def _package_json(package: Package) -> str:
     return _nested(_adapter(Package).dump_python(package, mode="json"), 4)
 
 
-def _finding_json_slow(finding: Finding) -> str:
+def _finding_json_slow(finding: Finding, reference: bool = False) -> str:
+    """One finding by the generic path: pydantic-core's encoder, or (`reference`) json's own, which
+    dump_report uses (the same bytes; json's is slower when indenting but needs no import)."""
     body = plain(finding)
     body["severity_name"] = finding.severity.name
+    if reference:
+        return json.dumps(body, indent=2, ensure_ascii=False).replace("\n", "\n    ")
     return _nested(body, 4)
 
 
@@ -133,7 +135,7 @@ def _template(finding: Finding) -> tuple[str, str, str]:
            finding.references, finding.fixed_versions, finding.fix_state, finding.remediation)
     found = _TEMPLATES.get(key)
     if found is None:
-        text = _finding_json_slow(replace(finding, location=None, extra={}))
+        text = _finding_json_slow(replace(finding, location=None, extra={}), reference=True)
         head, rest = text.split(_LOCATION_MARK)
         middle, tail = rest.split(_EXTRA_MARK)
         found = (head + '"location": ', middle + '"extra": ', tail)
@@ -177,6 +179,8 @@ def _extra_json(extra: Any) -> str:
 def _nested(value: Any, depth: int = 2) -> str:
     """`value` as json.dumps(indent=2) renders it when nested `depth` spaces deep. pydantic-core's Rust
     encoder gives the same bytes ten times faster (json's C encoder is not used when indenting)."""
+    import pydantic_core
+
     try:
         text = pydantic_core.to_json(value, indent=2).decode()
     except (ValueError, UnicodeError, pydantic_core.PydanticSerializationError):  # e.g. lone surrogates
