@@ -1,4 +1,4 @@
-"""Every rule's own examples: the bad one must fire the rule, the good one must not."""
+"""Every rule's own examples: the bad ones (`bad`, `bad_*`) must fire the rule, the good ones must not."""
 
 from __future__ import annotations
 
@@ -31,22 +31,27 @@ def test_catalog_compiles_and_has_metadata():
         assert rule.aliases, f"{rule.id} names no peer id"
 
 
-@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
-def test_bad_example_fires(rule):
-    result = scan_content(_example_name(rule), rule.examples["bad"].encode(), _settings(rule))
+def _examples(prefix: str) -> list[tuple[object, str]]:
+    return [(rule, key) for rule in RULES for key in rule.examples
+            if (key == prefix or key.startswith(prefix + "_")) and isinstance(rule.examples[key], str)]
+
+
+@pytest.mark.parametrize(("rule", "key"), _examples("bad"), ids=lambda v: getattr(v, "id", v))
+def test_bad_example_fires(rule, key):
+    result = scan_content(_example_name(rule), rule.examples[key].encode(), _settings(rule))
     assert not result.warnings, result.warnings
     hits = [f for f in result.findings if f.id == rule.id]
-    assert hits, f"{rule.id} did not fire on its bad example"
-    line_count = rule.examples["bad"].count("\n") + 1
+    assert hits, f"{rule.id} did not fire on its {key} example"
+    line_count = rule.examples[key].count("\n") + 1
     for finding in hits:
         assert finding.kind is FindingKind.CONFIG
         assert finding.location and 1 <= (finding.location.line or 0) <= line_count
         assert finding.extra["resource"]
 
 
-@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
-def test_good_example_is_clean(rule):
-    result = scan_content(_example_name(rule), rule.examples["good"].encode(), _settings(rule))
+@pytest.mark.parametrize(("rule", "key"), _examples("good"), ids=lambda v: getattr(v, "id", v))
+def test_good_example_is_clean(rule, key):
+    result = scan_content(_example_name(rule), rule.examples[key].encode(), _settings(rule))
     assert not result.warnings, result.warnings
     assert result.targets >= 1
     assert [f for f in result.findings if f.id == rule.id] == []

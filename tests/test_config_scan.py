@@ -173,6 +173,25 @@ def test_control_plane_static_pod_systemd_unit_and_configs():
     assert all(f.location.line and f.location.line > 1 for fs in api.values() for f in fs)
 
 
+def test_empty_and_valueless_flags_count_as_unset():
+    from lashing.analyzers.config.controlplane import parse_flags
+
+    assert parse_flags(["kube-apiserver", "--tls-cert-file", "--tls-private-key-file=", "--profiling",
+                        "--audit-log-path", "/var/log/audit.log", "--authorization-mode= "]) == {
+        "profiling": "true", "audit-log-path": "/var/log/audit.log"}
+    pod = b"""apiVersion: v1
+kind: Pod
+metadata: {name: kube-apiserver, namespace: kube-system}
+spec:
+  containers:
+  - name: kube-apiserver
+    image: registry.k8s.io/kube-apiserver:v1.29.4
+    command: [kube-apiserver, --tls-cert-file, --tls-private-key-file=, --authorization-mode=]
+"""
+    found = _by_rule(scan_content("kube-apiserver.yaml", pod).findings)
+    assert "LSH-APISERVER-TLS-CERT" in found and "LSH-APISERVER-AUTHZ-ALWAYS-ALLOW" in found
+
+
 def test_kubelet_configuration_file_defaults_and_lines():
     text = b"""apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration

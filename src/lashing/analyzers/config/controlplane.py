@@ -20,7 +20,8 @@ from lashing.analyzers.config.yamldoc import Document
 
 COMPONENTS = {"kube-apiserver": "apiserver", "etcd": "etcd", "kube-controller-manager": "controller-manager",
               "kube-scheduler": "scheduler", "kubelet": "kubelet"}
-CONFIG_KINDS = frozenset({"KubeletConfiguration", "EncryptionConfiguration", "EncryptionConfig"})
+CONFIG_KINDS = frozenset({"KubeletConfiguration", "EncryptionConfiguration", "EncryptionConfig",
+                          "AdmissionConfiguration"})
 ENCRYPTION_PROVIDERS = ("identity", "aescbc", "aesgcm", "secretbox", "kms")
 
 # kubelet flag -> (dotted KubeletConfiguration field, type)
@@ -43,8 +44,15 @@ KUBELET_FLAGS: dict[str, tuple[str, str]] = {
 }
 
 
+_PATH_FLAG_SUFFIXES = ("-file", "-dir", "-path", "-certfile", "-keyfile")
+
+
 def parse_flags(tokens: list[str]) -> dict[str, str]:
-    """`--a=1 --b 2 --c` -> {"a": "1", "b": "2", "c": "true"}; non-flag words are ignored."""
+    """`--a=1 --b 2 --c` -> {"a": "1", "b": "2", "c": "true"}; non-flag words are ignored.
+
+    A flag given an empty value (`--tls-cert-file=`) is left out: the component then uses its default,
+    as if the flag were absent. So is a path flag with no value at all (`--tls-cert-file` followed by
+    another flag): it names no file."""
     flags: dict[str, str] = {}
     index = 0
     while index < len(tokens):
@@ -57,9 +65,14 @@ def parse_flags(tokens: list[str]) -> dict[str, str]:
             following = tokens[index] if index < len(tokens) else None
             if following is not None and not following.startswith("-"):
                 value, index = following, index + 1
+            elif name.endswith(_PATH_FLAG_SUFFIXES):
+                value = ""
             else:
                 value = "true"
-        flags[name] = value
+        if value.strip():
+            flags[name] = value.strip()
+        else:
+            flags.pop(name, None)
     return flags
 
 
@@ -176,12 +189,17 @@ def static_pod_targets(path: str, pod: Target, obj: dict, doc: Document, prefix:
 
 def config_target(path: str, obj: dict[str, Any], line: int | None, field_line: FieldLine,
                   annotations: Mapping[str, Any]) -> Target:
-    """KubeletConfiguration or EncryptionConfiguration as a target."""
+    """KubeletConfiguration, AdmissionConfiguration or EncryptionConfiguration as a target."""
     from lashing.analyzers.config.kubernetes import resource_name
 
     if obj.get("kind") == "KubeletConfiguration":
         data = {"kind": "kubelet", "flags": {}, "config": kubelet_config(obj, {})}
         return Target("kubelet", path, resource_name(obj), data, line, None, field_line, annotations=annotations)
+    if obj.get("kind") == "AdmissionConfiguration":  # the file --admission-control-config-file names
+        plugins = [as_str(as_dict(p).get("name")) or "" for p in as_list(obj.get("plugins"))]
+        data = {"kind": "AdmissionConfiguration", "plugins": [p for p in plugins if p]}
+        return Target("admission-config", path, resource_name(obj), data, line, None, field_line,
+                      annotations=annotations)
     resources = []
     for entry in as_list(obj.get("resources")):
         entry = as_dict(entry)

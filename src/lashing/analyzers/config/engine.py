@@ -26,7 +26,8 @@ from lashing.model import Finding, FindingKind, Location
 log = logging.getLogger(__name__)
 _CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 ENGINE_KINDS = frozenset({"pod-spec", "container", "rbac-role", "rbac-binding", "configmap", "apiserver", "etcd",
-                          "controller-manager", "scheduler", "kubelet", "encryption-config"})
+                          "controller-manager", "scheduler", "kubelet", "encryption-config",
+                          "admission-config"})
 
 
 @dataclass(frozen=True)
