@@ -1,8 +1,9 @@
 """The peers' labelled cases (corpus config-peers) as a second opinion on the rules.
 
 Checkov: `example_<Check>/...-PASSED|FAILED.yaml`; trivy-checks: `checks/kubernetes/<check>.yaml` with
-good/bad lists. A FAILED/bad case must raise one of our rules mapped to that concept; a PASSED/good case
-must raise none of them. Floors and ceilings below were measured, see the deliberate differences noted.
+good/bad lists; Polaris: `test/checks/<check>/success|failure*.yaml`. A FAILED/bad case must raise one of
+our rules mapped to that concept; a PASSED/good case must raise none of them. Floors and ceilings below
+were measured, see the deliberate differences noted.
 """
 
 from __future__ import annotations
@@ -93,6 +94,25 @@ TRIVY = {
         {"LSH-K8S-SA-TOKEN-AUTOMOUNT"}, "configMap_with_secrets": {"LSH-K8S-SECRET-CONFIGMAP"},
 }
 
+# Polaris checks with the same meaning as one of ours. Left out on purpose: its exec/attach and
+# cluster-admin checks exempt roles by name (system:*, gce:*, admin) and judge bindings through the role
+# they point at (the cluster scan's RBAC analysis does that, not the per-file rules); insecureCapabilities
+# and linuxHardening accept partial lists where ours want `drop: [ALL]`; the rest are not security checks.
+POLARIS = {
+    "automountServiceAccountToken": {"LSH-K8S-SA-TOKEN-AUTOMOUNT"}, "cpuLimitsMissing": {"LSH-K8S-CPU-LIMIT"},
+    "cpuRequestsMissing": {"LSH-K8S-CPU-REQUEST"}, "memoryLimitsMissing": {"LSH-K8S-MEMORY-LIMIT"},
+    "memoryRequestsMissing": {"LSH-K8S-MEMORY-REQUEST"},
+    "dangerousCapabilities": {"LSH-K8S-CAP-DANGEROUS", "LSH-K8S-CAP-SYS-ADMIN"},
+    "hostIPCSet": {"LSH-K8S-HOST-IPC"}, "hostNetworkSet": {"LSH-K8S-HOST-NETWORK"}, "hostPIDSet": {"LSH-K8S-HOST-PID"},
+    "hostPathSet": {"LSH-K8S-HOSTPATH"}, "hostPortSet": {"LSH-K8S-HOST-PORT"},
+    "livenessProbeMissing": {"LSH-K8S-LIVENESS-PROBE"}, "readinessProbeMissing": {"LSH-K8S-READINESS-PROBE"},
+    "notReadOnlyRootFilesystem": {"LSH-K8S-WRITABLE-ROOTFS"},
+    "privilegeEscalationAllowed": {"LSH-K8S-PRIV-ESCALATION"}, "procMount": {"LSH-K8S-PROC-MOUNT"},
+    "pullPolicyNotAlways": {"LSH-K8S-PULL-POLICY"}, "runAsPrivileged": {"LSH-K8S-PRIVILEGED"},
+    "runAsRootAllowed": {"LSH-K8S-RUN-AS-ROOT"}, "sensitiveConfigmapContent": {"LSH-K8S-SECRET-CONFIGMAP"},
+    "sensitiveContainerEnvVar": {"LSH-K8S-SECRET-ENV"}, "tagNotSpecified": {"LSH-K8S-IMAGE-LATEST"},
+}
+
 
 def _ids(name: str, content: bytes) -> set[str]:
     return {f.id for f in scan_content(name, content).findings}
@@ -124,6 +144,18 @@ def trivy_cases() -> list[tuple[str, bool, set[str], set[str]]]:
                 for index, text in enumerate(data.get(label) or []):
                     ids = _ids("case.yaml", text.encode())
                     cases.append((f"{check}/{label}{index}", label == "bad", rules, ids))
+    return cases
+
+
+def polaris_cases() -> list[tuple[str, bool, set[str], set[str]]]:
+    cases = []
+    with zipfile.ZipFile(CORPUS / "polaris-tests.zip") as archive:
+        for name in sorted(archive.namelist()):
+            match = re.match(r"test/checks/(\w+)/(success|failure)([^/]*)\.ya?ml$", name)
+            if match and match.group(1) in POLARIS:
+                ids = _ids(name.rsplit("/", 1)[-1], archive.read(name))
+                cases.append((f"{match.group(1)}/{match.group(2)}{match.group(3)}", match.group(2) == "failure",
+                              POLARIS[match.group(1)], ids))
     return cases
 
 
@@ -163,15 +195,27 @@ def test_trivy_recall_and_false_positives(trivy):
     assert len(false_pos) / passing <= FP_CEILING["trivy"], false_pos
 
 
-# Measured: checkov 95/104 failing cases found, 4/103 passing cases flagged; trivy 26/27 and 1/28.
+def test_polaris_recall_and_false_positives():
+    failing, missed, passing, false_pos = measure(polaris_cases())
+    print(f"polaris: recall {failing - len(missed)}/{failing}, false positives {len(false_pos)}/{passing}")
+    print("missed:", missed, "\nfalse positives:", false_pos)
+    assert failing >= 45 and passing >= 30
+    assert (failing - len(missed)) / failing >= RECALL_FLOOR["polaris"], missed
+    assert len(false_pos) / passing <= FP_CEILING["polaris"], false_pos
+
+
+# Measured: checkov 95/104 failing cases found, 4/103 passing cases flagged; trivy 26/27 and 1/28;
+# polaris 45/47 and 0/35.
 # Deliberate differences: an unset --authorization-mode means AlwaysAllow (checkov passes it); a UID of
 # exactly 10000 is "<= 10000" (trivy's reading); NET_BIND_SERVICE alone is an accepted added capability;
 # an automatically mounted token counts even without an explicit volume (CIS 5.1.6); checkov's checks on
 # file-name suffixes (.pem/.key) and an OpenShift DeploymentConfig are not modelled; a plugin left out of
 # --enable-admission-plugins is not disabled (ServiceAccount, NamespaceLifecycle are on by default: CIS
 # audits --disable-admission-plugins); --service-account-lookup defaults to true.
-RECALL_FLOOR = {"checkov": 0.9, "trivy": 0.92}
-FP_CEILING = {"checkov": 0.05, "trivy": 0.05}
+# polaris: an image without a tag and without imagePullPolicy pulls Always (Kubernetes' default for
+# `latest`); Polaris wants the field written out.
+RECALL_FLOOR = {"checkov": 0.9, "trivy": 0.92, "polaris": 0.95}
+FP_CEILING = {"checkov": 0.05, "trivy": 0.05, "polaris": 0.02}
 
 
 def test_named_cases(checkov, trivy):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from lashing.analyzers.config import controlplane, rbac
@@ -81,7 +81,24 @@ def _container_field_line(doc: Document, prefix: tuple, pod_prefix: tuple, fallb
     return line
 
 
-def workload_target(path: str, doc: Document, obj: dict[str, Any], prefix: tuple) -> Target:
+Accounts = dict[tuple[str, str], bool]  # (namespace, name) -> the ServiceAccount's automountServiceAccountToken
+
+
+def service_account_automount(docs: Iterable[Document]) -> Accounts:
+    """ServiceAccounts defined in the same file that set automountServiceAccountToken: a pod that leaves
+    the field unset inherits the account's value, as Kubernetes does."""
+    found: Accounts = {}
+    for doc in docs:
+        for obj, _ in iter_objects(doc):
+            value = obj.get("automountServiceAccountToken")
+            if obj.get("kind") == "ServiceAccount" and isinstance(value, bool):
+                meta = as_dict(obj.get("metadata"))
+                found[(str(meta.get("namespace") or ""), str(meta.get("name") or ""))] = value
+    return found
+
+
+def workload_target(path: str, doc: Document, obj: dict[str, Any], prefix: tuple, accounts: Accounts | None = None
+                    ) -> Target:
     """A pod-spec target for a workload object; `prefix` is where the object sits in the document."""
     kind = str(obj.get("kind"))
     meta_path, spec_path = POD_TEMPLATES[kind]
@@ -90,6 +107,10 @@ def workload_target(path: str, doc: Document, obj: dict[str, Any], prefix: tuple
     metadata = {**top_meta, "annotations": {**as_dict(top_meta.get("annotations")),
                                             **as_dict(template_meta.get("annotations"))}}
     data = normalize_pod_spec(_get(obj, spec_path), metadata, kind)
+    spec = data["spec"]
+    if spec["automountServiceAccountToken"] is None and accounts:
+        account = (str(top_meta.get("namespace") or ""), spec["serviceAccountName"])
+        spec["automountServiceAccountToken"] = accounts.get(account)
     spec_prefix = (*prefix, *spec_path)
     start = doc.lines.get(prefix) if prefix else doc.start_line
     containers = []
@@ -113,15 +134,16 @@ def workload_target(path: str, doc: Document, obj: dict[str, Any], prefix: tuple
     )
 
 
-def targets_from_document(path: str, doc: Document) -> Iterator[Target]:
-    """Every target a document holds: workloads, RBAC, ConfigMaps, control-plane pods and configs."""
+def targets_from_document(path: str, doc: Document, accounts: Accounts | None = None) -> Iterator[Target]:
+    """Every target a document holds: workloads, RBAC, ConfigMaps, control-plane pods and configs
+    (`accounts`: the ServiceAccounts of the same file, see service_account_automount)."""
     for obj, prefix in iter_objects(doc):
         kind = obj.get("kind")
         start = doc.lines.get(prefix) if prefix else doc.start_line
         annotations = as_dict(as_dict(obj.get("metadata")).get("annotations"))
         field_line = _field_line(doc, prefix, start)
         if kind in WORKLOAD_KINDS:
-            target = workload_target(path, doc, obj, prefix)
+            target = workload_target(path, doc, obj, prefix, accounts)
             yield target
             yield from controlplane.static_pod_targets(path, target, obj, doc, prefix, POD_TEMPLATES[kind][1])
         elif kind in rbac.KINDS:

@@ -59,24 +59,21 @@ def wants(name: str) -> bool:
 
 
 def _yaml_targets(path: str, text: str, result: FileResult) -> Iterator[Target]:
-    docs = load_documents(text)
-    seen_structured = False
-    while True:
-        try:
-            doc = next(docs)
-        except StopIteration:
-            break
-        except DocumentError as exc:
-            where = f"{path}:{exc.line}" if exc.line else path
-            result.warnings.append(f"{where}: {exc}")
-            if not seen_structured:
-                result.readable = False
-            break
-        seen_structured = True
+    docs = []
+    try:
+        for doc in load_documents(text):
+            docs.append(doc)
+    except DocumentError as exc:  # the documents before the bad one are still scanned
+        where = f"{path}:{exc.line}" if exc.line else path
+        result.warnings.append(f"{where}: {exc}")
+        if not docs:
+            result.readable = False
+    accounts = kubernetes.service_account_automount(docs)
+    for doc in docs:
         if compose.is_compose(doc.data):
             yield from compose.targets(path, doc)
         else:
-            yield from kubernetes.targets_from_document(path, doc)
+            yield from kubernetes.targets_from_document(path, doc, accounts)
     if not path.endswith(".json") and ("docker" in text or "podman" in text):
         yield from dockerrun.targets(path, text)  # CI YAML: run steps
 

@@ -128,10 +128,11 @@ def _kubelet_targets(obj: KubeObject, path: str) -> Iterator[Target]:
         yield target
 
 
-def object_targets(obj: KubeObject, lines: Lines | None) -> Iterator[Target]:
+def object_targets(obj: KubeObject, lines: Lines | None,
+                   accounts: kubernetes.Accounts | None = None) -> Iterator[Target]:
     path = obj.location.path if obj.location else obj.ref
     doc = document(obj, lines)
-    for target in kubernetes.targets_from_document(path, doc):
+    for target in kubernetes.targets_from_document(path, doc, accounts):
         if target.kind in TARGET_KINDS:
             target.resource = obj.ref
             yield target
@@ -171,11 +172,13 @@ def config_findings(snapshot: ClusterSnapshot, settings: Settings | None = None,
     file_lines = FileLines()
     out: list[Finding] = []
     kinds = sorted(WORKLOAD_KINDS | {"ConfigMap"} | controlplane.CONFIG_KINDS)
+    accounts = kubernetes.service_account_automount(
+        document(sa, {}) for sa in snapshot.of_kind("ServiceAccount") if not sa.builtin)
     for obj in snapshot.of_kind(*kinds):
         if obj.builtin or (obj.kind in WORKLOAD_KINDS and owned(obj, snapshot)):
             continue
         images = container_images(obj)
-        for target in object_targets(obj, file_lines.of(obj)):
+        for target in object_targets(obj, file_lines.of(obj), accounts):
             if scopes is not None:
                 scopes.add(target.kind)
             ignored = annotation_ids(target.annotations)
