@@ -1,7 +1,8 @@
 """The peers' labelled cases (corpus config-peers) as a second opinion on the rules.
 
 Checkov: `example_<Check>/...-PASSED|FAILED.yaml`; trivy-checks: `checks/kubernetes/<check>.yaml` with
-good/bad lists; Polaris: `test/checks/<check>/success|failure*.yaml`. A FAILED/bad case must raise one of
+good/bad lists; Polaris: `test/checks/<check>/success|failure*.yaml`; kube-linter: `tests/checks/<check>.yml`,
+one case per object (named `dont-fire...` when it must not fire). A FAILED/bad case must raise one of
 our rules mapped to that concept; a PASSED/good case must raise none of them. Floors and ceilings below
 were measured, see the deliberate differences noted.
 """
@@ -112,6 +113,22 @@ POLARIS = {
     "runAsRootAllowed": {"LSH-K8S-RUN-AS-ROOT"}, "sensitiveConfigmapContent": {"LSH-K8S-SECRET-CONFIGMAP"},
     "sensitiveContainerEnvVar": {"LSH-K8S-SECRET-ENV"}, "tagNotSpecified": {"LSH-K8S-IMAGE-LATEST"},
 }
+# kube-linter checks with the same meaning as one of ours (left out: drop-net-raw-capability fires on
+# *adding* NET_RAW, ours on not dropping it; checks about bindings judge the role they point at).
+KUBE_LINTER = {
+    "docker-sock": {"LSH-K8S-RUNTIME-SOCKET"}, "sensitive-host-mounts": {"LSH-K8S-HOSTPATH-SENSITIVE"},
+    "privileged-container": {"LSH-K8S-PRIVILEGED"}, "privilege-escalation-container": {"LSH-K8S-PRIV-ESCALATION"},
+    "writable-host-mount": {"LSH-K8S-HOSTPATH"}, "unset-cpu-requirements": {"LSH-K8S-CPU-REQUEST", "LSH-K8S-CPU-LIMIT"},
+    "unset-memory-requirements": {"LSH-K8S-MEMORY-REQUEST", "LSH-K8S-MEMORY-LIMIT"},
+    "no-read-only-root-fs": {"LSH-K8S-WRITABLE-ROOTFS"}, "no-readiness-probe": {"LSH-K8S-READINESS-PROBE"},
+    "no-liveness-probe": {"LSH-K8S-LIVENESS-PROBE"}, "latest-tag": {"LSH-K8S-IMAGE-LATEST"},
+    "unsafe-proc-mount": {"LSH-K8S-PROC-MOUNT"}, "host-pid": {"LSH-K8S-HOST-PID"},
+    "host-network": {"LSH-K8S-HOST-NETWORK"}, "use-namespace": {"LSH-K8S-DEFAULT-NAMESPACE"},
+    "cluster-admin-role-binding": {"LSH-RBAC-CLUSTER-ADMIN-BINDING"},
+    "run-as-non-root": {"LSH-K8S-RUN-AS-ROOT", "LSH-K8S-ROOT-GROUP"}, "env-var-secret": {"LSH-K8S-SECRET-ENV"},
+    "wildcard-in-rules": {"LSH-RBAC-WILDCARD"}, "ssh-port": {"LSH-K8S-SSH-PORT"},
+    "access-to-secrets": {"LSH-RBAC-SECRETS-READ"}, "access-to-create-pods": {"LSH-RBAC-CREATE-WORKLOADS"},
+}
 
 
 def _ids(name: str, content: bytes) -> set[str]:
@@ -156,6 +173,27 @@ def polaris_cases() -> list[tuple[str, bool, set[str], set[str]]]:
                 ids = _ids(name.rsplit("/", 1)[-1], archive.read(name))
                 cases.append((f"{match.group(1)}/{match.group(2)}{match.group(3)}", match.group(2) == "failure",
                               POLARIS[match.group(1)], ids))
+    return cases
+
+
+def kube_linter_cases() -> list[tuple[str, bool, set[str], set[str]]]:
+    from lashing.analyzers.config.yamldoc import load_documents
+
+    cases = []
+    with zipfile.ZipFile(CORPUS / "kube-linter-tests.zip") as archive:
+        for check, rules in KUBE_LINTER.items():
+            data = archive.read(f"tests/checks/{check}.yml")
+            fired: dict[tuple[str, str], set[str]] = {}
+            for finding in scan_content(f"{check}.yml", data).findings:
+                kind, _, name = finding.extra["resource"].partition("/")
+                fired.setdefault((kind, name.rpartition("/")[2]), set()).add(finding.id)
+            for doc in load_documents(data):
+                if not isinstance(doc.data, dict) or "kind" not in doc.data:
+                    continue
+                kind, name = str(doc.data["kind"]), str((doc.data.get("metadata") or {}).get("name"))
+                if kind.endswith("Binding") and check in ("access-to-secrets", "access-to-create-pods"):
+                    continue  # judged through the role it binds: the role object is the case here
+                cases.append((f"{check}/{kind}/{name}", "dont-fire" not in name, rules, fired.get((kind, name), set())))
     return cases
 
 
@@ -204,18 +242,27 @@ def test_polaris_recall_and_false_positives():
     assert len(false_pos) / passing <= FP_CEILING["polaris"], false_pos
 
 
-# Measured: checkov 95/104 failing cases found, 4/103 passing cases flagged; trivy 26/27 and 1/28;
-# polaris 45/47 and 0/35.
+def test_kube_linter_recall_and_false_positives():
+    failing, missed, passing, false_pos = measure(kube_linter_cases())
+    print(f"kube-linter: recall {failing - len(missed)}/{failing}, false positives {len(false_pos)}/{passing}")
+    print("missed:", missed, "\nfalse positives:", false_pos)
+    assert failing >= 40 and passing >= 25
+    assert (failing - len(missed)) / failing >= RECALL_FLOOR["kube-linter"], missed
+    assert len(false_pos) / passing <= FP_CEILING["kube-linter"], false_pos
+
+
+# Measured: checkov 96/104 failing cases found, 4/103 passing cases flagged; trivy 26/27 and 1/28;
+# polaris 45/47 and 0/35; kube-linter 43/43 and 0/30 (OpenShift DeploymentConfig objects included).
 # Deliberate differences: an unset --authorization-mode means AlwaysAllow (checkov passes it); a UID of
 # exactly 10000 is "<= 10000" (trivy's reading); NET_BIND_SERVICE alone is an accepted added capability;
 # an automatically mounted token counts even without an explicit volume (CIS 5.1.6); checkov's checks on
-# file-name suffixes (.pem/.key) and an OpenShift DeploymentConfig are not modelled; a plugin left out of
-# --enable-admission-plugins is not disabled (ServiceAccount, NamespaceLifecycle are on by default: CIS
-# audits --disable-admission-plugins); --service-account-lookup defaults to true.
+# file-name suffixes (.pem/.key) are not modelled, nor its cases with a malformed spec or no containers;
+# a plugin left out of --enable-admission-plugins is not disabled (ServiceAccount, NamespaceLifecycle are
+# on by default: CIS audits --disable-admission-plugins); --service-account-lookup defaults to true.
 # polaris: an image without a tag and without imagePullPolicy pulls Always (Kubernetes' default for
 # `latest`); Polaris wants the field written out.
-RECALL_FLOOR = {"checkov": 0.9, "trivy": 0.92, "polaris": 0.95}
-FP_CEILING = {"checkov": 0.05, "trivy": 0.05, "polaris": 0.02}
+RECALL_FLOOR = {"checkov": 0.9, "trivy": 0.92, "polaris": 0.95, "kube-linter": 0.95}
+FP_CEILING = {"checkov": 0.05, "trivy": 0.05, "polaris": 0.02, "kube-linter": 0.02}
 
 
 def test_named_cases(checkov, trivy):

@@ -24,7 +24,8 @@ POD_TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "CronJob": (("spec", "jobTemplate", "spec", "template", "metadata"),
                 ("spec", "jobTemplate", "spec", "template", "spec")),
     **{kind: (("spec", "template", "metadata"), ("spec", "template", "spec"))
-       for kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job")},
+       for kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job",
+                    "DeploymentConfig")},  # DeploymentConfig: OpenShift's apps.openshift.io/v1
 }
 WORKLOAD_KINDS = frozenset(POD_TEMPLATES)
 
