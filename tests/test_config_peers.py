@@ -130,6 +130,46 @@ KUBE_LINTER = {
     "access-to-secrets": {"LSH-RBAC-SECRETS-READ"}, "access-to-create-pods": {"LSH-RBAC-CREATE-WORKLOADS"},
 }
 
+# kubeaudit's fixtures whose names state a verdict without its override labels (`*-allowed` files are
+# left out: they test kubeaudit's own exemption labels). Left out on purpose: seccomp-disabled-pod sets
+# Unconfined on the pod but RuntimeDefault on its only container, so the container is confined.
+KUBEAUDIT = {  # fixture (auditor/file) -> (our rules, must fire); the file names state the verdict
+    "apparmor/apparmor-disabled.yml": ({"LSH-K8S-APPARMOR-UNCONFINED"}, True),
+    "apparmor/apparmor-bad-value.yml": ({"LSH-K8S-APPARMOR-UNCONFINED"}, True),
+    "apparmor/apparmor-enabled.yml": ({"LSH-K8S-APPARMOR-UNCONFINED"}, False),
+    "hostns/host-ipc-true.yml": ({"LSH-K8S-HOST-IPC"}, True),
+    "hostns/host-network-true.yml": ({"LSH-K8S-HOST-NETWORK"}, True),
+    "hostns/host-pid-true.yml": ({"LSH-K8S-HOST-PID"}, True),
+    "hostns/namespaces-all-true.yml": ({"LSH-K8S-HOST-PID"}, True),
+    "image/image-tag-missing.yml": ({"LSH-K8S-IMAGE-LATEST"}, True),
+    "image/image-tag-present.yml": ({"LSH-K8S-IMAGE-LATEST"}, False),
+    "limits/resources-limit-nil.yml": ({"LSH-K8S-CPU-LIMIT", "LSH-K8S-MEMORY-LIMIT"}, True),
+    "limits/resources-limit-no-cpu.yml": ({"LSH-K8S-CPU-LIMIT"}, True),
+    "limits/resources-limit-no-memory.yml": ({"LSH-K8S-MEMORY-LIMIT"}, True),
+    "limits/resources-limit.yml": ({"LSH-K8S-CPU-LIMIT", "LSH-K8S-MEMORY-LIMIT"}, False),
+    "mounts/docker-sock-mounted.yml": ({"LSH-K8S-RUNTIME-SOCKET"}, True),
+    "mounts/proc-mounted.yml": ({"LSH-K8S-HOSTPATH-SENSITIVE"}, True),
+    "nonroot/run-as-non-root-false.yml": ({"LSH-K8S-RUN-AS-ROOT"}, True),
+    "nonroot/run-as-non-root-nil.yml": ({"LSH-K8S-RUN-AS-ROOT"}, True),
+    "nonroot/run-as-non-root-psc-true-csc-false.yml": ({"LSH-K8S-RUN-AS-ROOT"}, True),
+    "nonroot/run-as-non-root-psc-false-csc-true.yml": ({"LSH-K8S-RUN-AS-ROOT"}, False),
+    "privesc/allow-privilege-escalation-nil.yml": ({"LSH-K8S-PRIV-ESCALATION"}, True),
+    "privesc/allow-privilege-escalation-true.yml": ({"LSH-K8S-PRIV-ESCALATION"}, True),
+    "privileged/privileged-true.yml": ({"LSH-K8S-PRIVILEGED"}, True),
+    "privileged/privileged-nil.yml": ({"LSH-K8S-PRIVILEGED"}, False),
+    "rootfs/read-only-root-filesystem-false.yml": ({"LSH-K8S-WRITABLE-ROOTFS"}, True),
+    "rootfs/read-only-root-filesystem-nil.yml": ({"LSH-K8S-WRITABLE-ROOTFS"}, True),
+    "seccomp/seccomp-disabled.yml": ({"LSH-K8S-SECCOMP-UNCONFINED", "LSH-K8S-SECCOMP"}, True),
+    "seccomp/seccomp-disabled-localhost.yml": ({"LSH-K8S-SECCOMP-UNCONFINED", "LSH-K8S-SECCOMP"}, True),
+    "seccomp/seccomp-enabled.yml": ({"LSH-K8S-SECCOMP-UNCONFINED", "LSH-K8S-SECCOMP"}, False),
+    "seccomp/seccomp-enabled-pod.yml": ({"LSH-K8S-SECCOMP-UNCONFINED", "LSH-K8S-SECCOMP"}, False),
+    "seccomp/seccomp-profile-missing.yml": ({"LSH-K8S-SECCOMP"}, True),
+    "capabilities/capabilities-added.yml": ({"LSH-K8S-CAP-ADDED"}, True),
+    "capabilities/capabilities-dropped-all.yml": ({"LSH-K8S-CAPS-NO-DROP-ALL"}, False),
+    "capabilities/capabilities-nil.yml": ({"LSH-K8S-CAPS-NO-DROP-ALL"}, True),
+    "capabilities/capabilities-some-dropped.yml": ({"LSH-K8S-CAPS-NO-DROP-ALL"}, True),
+}
+
 
 def _ids(name: str, content: bytes) -> set[str]:
     return {f.id for f in scan_content(name, content).findings}
@@ -249,6 +289,17 @@ def test_kube_linter_recall_and_false_positives():
     assert failing >= 40 and passing >= 25
     assert (failing - len(missed)) / failing >= RECALL_FLOOR["kube-linter"], missed
     assert len(false_pos) / passing <= FP_CEILING["kube-linter"], false_pos
+
+
+def test_kubeaudit_fixtures():
+    wrong = []
+    with zipfile.ZipFile(CORPUS / "kubeaudit-fixtures.zip") as archive:
+        by_name = {"/".join(n.split("/")[-3:-2] + n.split("/")[-1:]): n for n in archive.namelist()}
+        for fixture, (rules, must_fire) in KUBEAUDIT.items():
+            ids = _ids(fixture.rsplit("/", 1)[-1], archive.read(by_name[fixture]))
+            if bool(rules & ids) != must_fire:
+                wrong.append(fixture)
+    assert wrong == []
 
 
 # Measured: checkov 96/104 failing cases found, 4/103 passing cases flagged; trivy 26/27 and 1/28;
