@@ -170,6 +170,43 @@ KUBEAUDIT = {  # fixture (auditor/file) -> (our rules, must fire); the file name
     "capabilities/capabilities-some-dropped.yml": ({"LSH-K8S-CAPS-NO-DROP-ALL"}, True),
 }
 
+# kube-score's testdata with a verdict in the name. Left out on purpose: pod-seccomp-annotated carries
+# `seccomp.security.alpha.kubernetes.io/defaultProfileName`, a PodSecurityPolicy annotation that does
+# nothing on a Pod (the pod annotation is `.../pod`), so the pod has no seccomp profile.
+_UID_GID = {"LSH-K8S-LOW-UID", "LSH-K8S-LOW-GID"}
+KUBE_SCORE = {  # testdata file -> (our rules, must fire); the file names state the verdict
+    "pod-image-pullpolicy-always.yaml": ({"LSH-K8S-PULL-POLICY"}, False),
+    "pod-image-pullpolicy-undefined-latest-tag.yaml": ({"LSH-K8S-PULL-POLICY"}, False),
+    "pod-image-pullpolicy-undefined-no-tag.yaml": ({"LSH-K8S-PULL-POLICY"}, False),
+    "pod-image-pullpolicy-undefined.yaml": ({"LSH-K8S-PULL-POLICY"}, True),
+    "pod-image-pullpolicy-never.yaml": ({"LSH-K8S-PULL-POLICY"}, True),
+    "pod-image-tag-fixed.yaml": ({"LSH-K8S-IMAGE-LATEST"}, False),
+    "pod-image-tag-latest.yaml": ({"LSH-K8S-IMAGE-LATEST"}, True),
+    "pod-probes-missing-live.yaml": ({"LSH-K8S-LIVENESS-PROBE"}, True),
+    "pod-probes-missing-ready.yaml": ({"LSH-K8S-READINESS-PROBE"}, True),
+    "pod-probes-both.yaml": ({"LSH-K8S-LIVENESS-PROBE", "LSH-K8S-READINESS-PROBE"}, False),
+    "pod-seccomp-no-annotation.yaml": ({"LSH-K8S-SECCOMP"}, True),
+    "pod-seccomp-securecontext-ok.yaml": ({"LSH-K8S-SECCOMP"}, False),
+    "pod-seccomp-container-securecontext-ok.yaml": ({"LSH-K8S-SECCOMP"}, False),
+    "pod-seccomp-securecontext-warning.yaml": ({"LSH-K8S-SECCOMP", "LSH-K8S-SECCOMP-UNCONFINED"}, True),
+    "pod-seccomp-container-securecontext-warning.yaml": ({"LSH-K8S-SECCOMP", "LSH-K8S-SECCOMP-UNCONFINED"}, True),
+    "pod-security-context-all-good.yaml": (
+        {"LSH-K8S-RUN-AS-ROOT", "LSH-K8S-PRIVILEGED", "LSH-K8S-WRITABLE-ROOTFS"} | _UID_GID, False),
+    "pod-security-context-high-ids.yaml": (_UID_GID, False),
+    "pod-security-context-low-group-id.yaml": ({"LSH-K8S-LOW-GID"}, True),
+    "pod-security-context-low-user-id.yaml": ({"LSH-K8S-LOW-UID"}, True),
+    "pod-security-context-nosecuritycontext.yaml": ({"LSH-K8S-RUN-AS-ROOT"}, True),
+    "pod-security-context-privileged.yaml": ({"LSH-K8S-PRIVILEGED"}, True),
+    "pod-security-context-writeablerootfilesystem.yaml": ({"LSH-K8S-WRITABLE-ROOTFS"}, True),
+    "security-inherit-pod-security-context.yaml": ({"LSH-K8S-RUN-AS-ROOT"} | _UID_GID, False),
+    "pod-test-resources-none.yaml": ({"LSH-K8S-CPU-LIMIT", "LSH-K8S-MEMORY-LIMIT"}, True),
+    "pod-test-resources-no-limits.yaml": ({"LSH-K8S-CPU-LIMIT", "LSH-K8S-MEMORY-LIMIT"}, True),
+    "pod-test-resources-limits-and-requests.yaml": (
+        {"LSH-K8S-CPU-LIMIT", "LSH-K8S-MEMORY-LIMIT", "LSH-K8S-CPU-REQUEST", "LSH-K8S-MEMORY-REQUEST"}, False),
+    "pod-test-resources-limits-and-requests-no-cpu-limit.yaml": ({"LSH-K8S-CPU-LIMIT"}, True),
+    "pod-test-resources-only-limits.yaml": ({"LSH-K8S-CPU-REQUEST", "LSH-K8S-MEMORY-REQUEST"}, False),
+}
+
 
 def _ids(name: str, content: bytes) -> set[str]:
     return {f.id for f in scan_content(name, content).findings}
@@ -299,6 +336,16 @@ def test_kubeaudit_fixtures():
             ids = _ids(fixture.rsplit("/", 1)[-1], archive.read(by_name[fixture]))
             if bool(rules & ids) != must_fire:
                 wrong.append(fixture)
+    assert wrong == []
+
+
+def test_kube_score_testdata():
+    wrong = []
+    with zipfile.ZipFile(CORPUS / "kube-score-testdata.zip") as archive:
+        by_name = {n.rsplit("/", 1)[-1]: n for n in archive.namelist()}
+        for name, (rules, must_fire) in KUBE_SCORE.items():
+            if bool(rules & _ids(name, archive.read(by_name[name]))) != must_fire:
+                wrong.append(name)
     assert wrong == []
 
 
