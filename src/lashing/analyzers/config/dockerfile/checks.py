@@ -6,6 +6,7 @@ only says where the rule fires and, optionally, a one-line detail.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 
@@ -550,13 +551,31 @@ def apt_unpinned(ctx: Context) -> Iterator[Hit]:
             yield hit(run.inst, run.stage, f"apt-get install {loose[0]} without a version")
 
 
+def _removes(commands: list[Command], target: str) -> bool:
+    """Whether an `rm` in the RUN deletes `target` or a folder holding it; relative operands are resolved
+    against an earlier `cd` in the same RUN (`cd /var/lib && rm -rf apt`)."""
+    cwd: str | None = None
+    for command in commands:
+        operands = [a for a in command.argv[1:] if not a.startswith("-")]
+        if command.name == "cd" and operands:
+            cwd = operands[0] if operands[0].startswith("/") else (
+                posixpath.join(cwd, operands[0]) if cwd else None)
+        elif command.name == "rm":
+            for operand in operands:
+                path = operand if operand.startswith("/") else (posixpath.join(cwd, operand) if cwd else "")
+                path = posixpath.normpath(path.rstrip("*")) if path else ""
+                if path and (path == target or target.startswith(path.rstrip("/") + "/")
+                             or path.startswith(target + "/")):
+                    return True
+    return False
+
+
 def apt_lists(ctx: Context) -> Iterator[Hit]:
     for run in ctx.runs:
         updates = [c for c in run.calls("apt") if c.sub == "update"]
         if not updates or run.cached("/var/lib/apt", "/var/lib/apt/lists"):
             continue
-        cleaned = any(a.startswith("/var/lib/apt/lists") for c in run.named("rm") for a in c.args)
-        if not cleaned:
+        if not _removes(run.commands, "/var/lib/apt/lists"):
             yield hit(run.inst, run.stage, "apt lists are left in the layer (rm -rf /var/lib/apt/lists/*)")
 
 
