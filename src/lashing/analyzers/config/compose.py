@@ -25,6 +25,7 @@ _FIELD_KEYS = (
     ("resources", "deploy"), ("resources", "mem_limit"), ("resources", "cpus"), ("ports", "ports"),
     ("image", "image"), ("env", "environment"), ("hostNetwork", "network_mode"), ("hostPID", "pid"),
     ("hostIPC", "ipc"), ("volumes", "volumes"), ("hostPaths", "volumes"), ("securityContext.sysctls", "sysctls"),
+    ("hostUTS", "uts"), ("hostUserns", "userns_mode"), ("devices", "devices"),
 )
 
 
@@ -96,6 +97,8 @@ def service_settings(name: str, service: dict[str, Any]) -> RuntimeSettings:
         memory_request=as_str(reservations.get("memory") or service.get("mem_reservation")),
         ports=_ports(service.get("ports")), env=_env(service.get("environment")),
         healthcheck=isinstance(service.get("healthcheck"), dict), sysctls=pairs,
+        host_uts=service.get("uts") == "host", host_userns=service.get("userns_mode") == "host",
+        devices=[str(d) for d in as_list(service.get("devices")) if isinstance(d, str)],
     )
 
 

@@ -93,6 +93,12 @@ def _apply(settings: RuntimeSettings, flag: str, value: str) -> None:
     elif flag == "--sysctl":
         name, _, setting = value.partition("=")
         settings.sysctls.append((name, setting))
+    elif flag == "--uts":
+        settings.host_uts = value == "host"
+    elif flag == "--userns":
+        settings.host_userns = value == "host"
+    elif flag == "--device":
+        settings.devices.append(value)
 
 
 def parse_invocation(tokens: list[tuple[str, int]], name: str) -> tuple[RuntimeSettings, dict[str, int]]:
@@ -128,6 +134,7 @@ _FIELD_FLAGS = (
     ("resources", ("-m", "--memory", "--cpus")), ("ports", ("-p", "--publish")), ("env", ("-e", "--env")),
     ("hostNetwork", ("--network", "--net")), ("hostPID", ("--pid",)), ("hostIPC", ("--ipc",)),
     ("volumes", ("-v", "--volume", "--mount")), ("hostPaths", ("-v", "--volume", "--mount")),
+    ("hostUTS", ("--uts",)), ("hostUserns", ("--userns",)), ("devices", ("--device",)),
 )
 
 

@@ -3,6 +3,8 @@
 Both front ends collect a `RuntimeSettings`; `to_pod` turns it into a raw Kubernetes pod spec that
 goes through the same normalization as a real pod. Docker applies its default seccomp and AppArmor
 profiles unless told otherwise, so those count as RuntimeDefault; there is no service account token.
+What Docker can share and a pod spec cannot say (the host's UTS and user namespaces, host devices) is added
+to `object.spec` as `hostUTS`, `hostUserns` and `devices`, present on Docker targets only.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ class RuntimeSettings:
     env: list[tuple[str, str | None]] = field(default_factory=list)
     healthcheck: bool = False
     sysctls: list[tuple[str, str]] = field(default_factory=list)
+    # Docker-only: no pod field says these, so they sit beside the pod spec's own (see to_pod)
+    host_uts: bool = False
+    host_userns: bool = False
+    devices: list[str] = field(default_factory=list)
 
 
 def _user(text: str | None) -> dict[str, Any]:
@@ -100,6 +106,8 @@ def to_pod(settings: RuntimeSettings, kind: str, source: str) -> dict[str, Any]:
             "securityContext": {"sysctls": [{"name": n, "value": v} for n, v in settings.sysctls]}}
     pod = normalize_pod_spec(spec, {"name": settings.name}, kind, source)
     pod["spec"]["serviceAccountName"] = ""
+    pod["spec"].update(hostUTS=settings.host_uts, hostUserns=settings.host_userns,
+                       devices=[d.split(":", 1)[0] for d in settings.devices])
     return pod
 
 
