@@ -244,6 +244,34 @@ def test_malformed_yaml_warns_with_line_and_keeps_earlier_documents(tmp_path):
     assert "LSH-K8S-HOST-PID" in {f.id for f in result.findings}
 
 
+def test_odd_kinds_are_not_objects():
+    """Found by mutating the peers' cases: `kind` given as a list or a map crashed the whole scan."""
+    for kind in ("[Pod, Deployment]", "{a: 1}", "12", "null"):
+        text = f"apiVersion: v1\nkind: {kind}\nmetadata: {{name: a}}\nspec: {{hostPID: true}}\n"
+        result = scan_content("odd.yaml", text.encode())
+        assert result.findings == [] and result.warnings == []
+    listed = b"apiVersion: v1\nkind: List\nitems:\n- {kind: [Pod], apiVersion: v1}\n"
+    assert scan_content("list.yaml", listed).findings == []
+
+
+def test_an_analyzer_bug_costs_one_file_not_the_scan(tmp_path, monkeypatch):
+    from lashing.analyzers.config import scan as scan_module
+
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {hostPID: true}\n")
+    (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec: {hostPID: true}\n")
+    real = scan_module.scan_content
+
+    def flaky(name, content, settings=None):
+        if name.endswith("b.yaml"):
+            raise KeyError("simulated parser bug")
+        return real(name, content, settings)
+
+    monkeypatch.setattr(scan_module, "scan_content", flaky)
+    result = scan_paths([tmp_path], workers=1)
+    assert result.files_failed == 1 and {f.location.path for f in result.findings} == {str(tmp_path / "a.yaml")}
+    assert any("b.yaml: could not be analysed (KeyError)" in w for w in result.warnings)
+
+
 def test_alias_bomb_is_bounded():
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(9))

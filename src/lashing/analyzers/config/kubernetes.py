@@ -51,10 +51,10 @@ def iter_objects(doc: Document) -> Iterator[tuple[dict[str, Any], tuple[Any, ...
     kind = data.get("kind")
     if isinstance(kind, str) and (kind == "List" or kind.endswith("List")) and isinstance(data.get("items"), list):
         for index, item in enumerate(data["items"]):
-            if isinstance(item, dict) and "kind" in item:
+            if isinstance(item, dict) and isinstance(item.get("kind"), str):
                 yield item, ("items", index)
         return
-    if "kind" in data and "apiVersion" in data:
+    if isinstance(data.get("kind"), str) and "apiVersion" in data:
         yield data, ()
 
 
@@ -140,6 +140,8 @@ def targets_from_document(path: str, doc: Document, accounts: Accounts | None = 
     (`accounts`: the ServiceAccounts of the same file, see service_account_automount)."""
     for obj, prefix in iter_objects(doc):
         kind = obj.get("kind")
+        if not isinstance(kind, str):  # `kind: [..]` in a hostile file: not an object of any kind
+            continue
         start = doc.lines.get(prefix) if prefix else doc.start_line
         annotations = as_dict(as_dict(obj.get("metadata")).get("annotations"))
         field_line = _field_line(doc, prefix, start)

@@ -200,7 +200,11 @@ def _scan_file(job: tuple[str, Settings]) -> FileResult | str:
         content = path.read_bytes()
     except OSError as exc:
         return f"{path}: cannot read: {exc.strerror}"
-    return scan_content(name, content, settings)
+    try:
+        return scan_content(name, content, settings)
+    except Exception as exc:  # a parser bug on a stranger's file costs that file, not the whole scan
+        log.debug("scanning %s failed", path, exc_info=True)
+        return f"{path}: could not be analysed ({type(exc).__name__}); skipped"
 
 
 def _merge(total: ScanResult, result: FileResult | str) -> None:
