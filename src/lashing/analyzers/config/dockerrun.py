@@ -56,8 +56,22 @@ def _tokens(chunks: list[tuple[int, str]], start_col: int) -> list[tuple[str, in
     return out
 
 
+# flag -> RuntimeSettings field: lists the flag appends to, namespaces it shares when given "host", plain values
+_LIST_FLAGS = {"--cap-add": "cap_add", "--cap-drop": "cap_drop", "--security-opt": "security_opt",
+               "--device": "devices"}
+_HOST_FLAGS = {"--pid": "host_pid", "--ipc": "host_ipc", "--uts": "host_uts", "--userns": "host_userns"}
+_VALUE_FLAGS_TO = {"-u": "user", "--user": "user", "-m": "memory_limit", "--memory": "memory_limit",
+                   "--cpus": "cpu_limit"}
+
+
 def _apply(settings: RuntimeSettings, flag: str, value: str) -> None:
-    if flag in ("-v", "--volume"):
+    if flag in _LIST_FLAGS:
+        getattr(settings, _LIST_FLAGS[flag]).append(value)
+    elif flag in _HOST_FLAGS:
+        setattr(settings, _HOST_FLAGS[flag], value == "host")
+    elif flag in _VALUE_FLAGS_TO:
+        setattr(settings, _VALUE_FLAGS_TO[flag], value)
+    elif flag in ("-v", "--volume"):
         source, sep, _ = value.partition(":")
         if sep and source.startswith(("/", ".", "~", "$")):
             settings.host_paths.append(source)
@@ -65,24 +79,8 @@ def _apply(settings: RuntimeSettings, flag: str, value: str) -> None:
         fields = dict(p.partition("=")[::2] for p in value.split(","))
         if fields.get("type") == "bind":
             settings.host_paths.append(fields.get("source") or fields.get("src") or "")
-    elif flag == "--cap-add":
-        settings.cap_add.append(value)
-    elif flag == "--cap-drop":
-        settings.cap_drop.append(value)
-    elif flag in ("-u", "--user"):
-        settings.user = value
     elif flag in ("--network", "--net"):
         settings.host_network = settings.host_network or value == "host"
-    elif flag == "--pid":
-        settings.host_pid = value == "host"
-    elif flag == "--ipc":
-        settings.host_ipc = value == "host"
-    elif flag == "--security-opt":
-        settings.security_opt.append(value)
-    elif flag in ("-m", "--memory"):
-        settings.memory_limit = value
-    elif flag == "--cpus":
-        settings.cpu_limit = value
     elif flag in ("-e", "--env"):
         name, sep, literal = value.partition("=")
         settings.env.append((name, literal if sep else None))
@@ -93,12 +91,6 @@ def _apply(settings: RuntimeSettings, flag: str, value: str) -> None:
     elif flag == "--sysctl":
         name, _, setting = value.partition("=")
         settings.sysctls.append((name, setting))
-    elif flag == "--uts":
-        settings.host_uts = value == "host"
-    elif flag == "--userns":
-        settings.host_userns = value == "host"
-    elif flag == "--device":
-        settings.devices.append(value)
 
 
 def parse_invocation(tokens: list[tuple[str, int]], name: str) -> tuple[RuntimeSettings, dict[str, int]]:
