@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from . import packages as pk
 from .context import Context, Hit, Run, hit
@@ -400,22 +400,22 @@ def _setuid(mode: str) -> bool:
     )
 
 
-def chmod_world_writable(ctx: Context) -> Iterator[Hit]:
+def _chmod_hits(ctx: Context, bad_mode: Callable[[str], bool], what: str) -> Iterator[Hit]:
+    """The first `chmod` per RUN whose mode `bad_mode` rejects."""
     for run in ctx.runs:
         for c in run.named("chmod"):
             modes = _chmod_modes(c)
-            if modes and _world_writable(modes[0]):
-                yield hit(run.inst, run.stage, f"chmod {modes[0]} makes files world-writable")
+            if modes and bad_mode(modes[0]):
+                yield hit(run.inst, run.stage, f"chmod {modes[0]} {what}")
                 break
+
+
+def chmod_world_writable(ctx: Context) -> Iterator[Hit]:
+    yield from _chmod_hits(ctx, _world_writable, "makes files world-writable")
 
 
 def setuid(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
-        for c in run.named("chmod"):
-            modes = _chmod_modes(c)
-            if modes and _setuid(modes[0]):
-                yield hit(run.inst, run.stage, f"chmod {modes[0]} sets the setuid/setgid bit")
-                break
+    yield from _chmod_hits(ctx, _setuid, "sets the setuid/setgid bit")
 
 
 def chpasswd(ctx: Context) -> Iterator[Hit]:
