@@ -6,6 +6,8 @@ Measured with `common-expression-language` 0.10: reading a field below a top-lev
 rules see `object` *without* its container lists, and container rules run once per container with
 `container` as a top-level variable (plus that same container-less `object`): ~1.7 us per rule.
 Container rules must therefore not iterate `object.spec.containers`; pod rules use `object.spec`.
+Container rules run in two groups (securityContext rules, the rest), each on its own slimmed context and
+memoized on it, so a securityContext seen before costs a repr even when the image or ports are new.
 """
 
 from __future__ import annotations
@@ -170,6 +172,7 @@ class _Plan:
     container_rules: tuple[CompiledRule, ...]
     object_groups: tuple[_Group, ...]
     container_groups: tuple[_Group, ...]
+    container_order: dict[CompiledRule, int]  # catalog order, which findings keep whatever the grouping
 
 
 # Container rules are split in two groups: those reading the container's securityContext (most rules;
@@ -200,7 +203,8 @@ def _plan(kind: str, disabled: frozenset[str]) -> _Plan:
     rules = [r for r in compiled_rules().get(kind, ()) if r.rule.id not in disabled and r.program is not None]
     object_rules = tuple(r for r in rules if not r.per_container)
     container_rules = tuple(r for r in rules if r.per_container)
-    return _Plan(object_rules, container_rules, _groups(object_rules), _groups(container_rules))
+    return _Plan(object_rules, container_rules, _groups(object_rules), _groups(container_rules),
+                 {compiled: index for index, compiled in enumerate(container_rules)})
 
 
 _memo: dict[tuple[Any, ...], tuple[bool, ...]] = {}
@@ -253,7 +257,7 @@ def evaluate(target: Target, settings: Settings) -> Iterator[Hit]:
             yield Hit(rule, target, None, _line(rule, target, None))
     if not plan.container_rules:
         return
-    order = {compiled: index for index, compiled in enumerate(plan.container_rules)}
+    order = plan.container_order
     for container in target.containers:
         variables = {"object": obj, "container": container.data, "settings": cel_settings}
         fired = sorted((order[compiled], compiled) for compiled, hit
