@@ -192,6 +192,26 @@ spec:
     assert "LSH-APISERVER-TLS-CERT" in found and "LSH-APISERVER-AUTHZ-ALWAYS-ALLOW" in found
 
 
+def test_a_client_on_a_component_image_is_not_the_component():
+    """canal's configure job runs `etcdctl` from the etcd image (found in the corpus): no etcd server rules;
+    the same image given only flags runs etcd itself."""
+    job = b"""apiVersion: batch/v1
+kind: Job
+metadata: {name: configure, namespace: kube-system}
+spec:
+  template:
+    spec:
+      containers:
+      - name: configure
+        image: quay.io/coreos/etcd:v3.5.1
+        command: [etcdctl, --no-sync, set, /coreos.com/network/config, "{}"]
+"""
+    assert not [f for f in scan_content("job.yaml", job).findings if f.id.startswith("LSH-ETCD-")]
+    server = job.replace(b"command: [etcdctl, --no-sync, set, /coreos.com/network/config, \"{}\"]",
+                         b"args: [--listen-client-urls=http://0.0.0.0:2379]")
+    assert "LSH-ETCD-TLS" in {f.id for f in scan_content("server.yaml", server).findings}
+
+
 def test_kubelet_configuration_file_defaults_and_lines():
     text = b"""apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration

@@ -177,8 +177,9 @@ def static_pod_targets(path: str, pod: Target, obj: dict, doc: Document, prefix:
         command = [str(x) for x in as_list(raw.get("command"))]
         args = [str(x) for x in as_list(raw.get("args"))]
         component = component_of(command or args) or component_of(args)
-        if component is None and any(t.startswith("--") for t in command + args):
-            component = image_component(as_str(raw.get("image")))
+        runs_entrypoint = not command or command[0].startswith("-")  # the image's own binary gets the flags
+        if component is None and runs_entrypoint and any(t.startswith("--") for t in command + args):
+            component = image_component(as_str(raw.get("image")))  # e.g. args only, on an etcd image
         if component is None:
             continue
         c_prefix = (*prefix, *spec_path, "containers", index)
