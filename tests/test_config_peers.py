@@ -76,6 +76,12 @@ CHECKOV = {
     "KubeletHostnameOverride": {"LSH-KUBELET-HOSTNAME-OVERRIDE"},
     "KubletRotateCertificates": {"LSH-KUBELET-ROTATE-CERTS"},
     "DefaultNamespace": {"LSH-K8S-DEFAULT-NAMESPACE"},
+    "ApiServerStrongCryptographicCiphers": {"LSH-APISERVER-WEAK-CIPHERS"},
+    "KubeletCryptographicCiphers": {"LSH-KUBELET-WEAK-CIPHERS"},
+    "KubeControllerManagerTerminatedPods": {"LSH-CONTROLLER-TERMINATED-POD-GC"},
+    "KubeletKeyFilesSetAppropriate": {"LSH-KUBELET-TLS-CERT"},
+    "RotateKubeletServerCertificate": {"LSH-CONTROLLER-ROTATE-SERVER-CERT", "LSH-KUBELET-ROTATE-SERVER-CERT"},
+    "DefaultServiceAccount": {"LSH-K8S-DEFAULT-SA-AUTOMOUNT"}, "Secrets": {"LSH-K8S-SECRET-ENV-REF"},
 }
 TRIVY = {
     "privileged": {"LSH-K8S-PRIVILEGED"}, "can_elevate_its_own_privileges": {"LSH-K8S-PRIV-ESCALATION"},
@@ -128,6 +134,7 @@ KUBE_LINTER = {
     "run-as-non-root": {"LSH-K8S-RUN-AS-ROOT", "LSH-K8S-ROOT-GROUP"}, "env-var-secret": {"LSH-K8S-SECRET-ENV"},
     "wildcard-in-rules": {"LSH-RBAC-WILDCARD"}, "ssh-port": {"LSH-K8S-SSH-PORT"},
     "access-to-secrets": {"LSH-RBAC-SECRETS-READ"}, "access-to-create-pods": {"LSH-RBAC-CREATE-WORKLOADS"},
+    "read-secret-from-env-var": {"LSH-K8S-SECRET-ENV-REF"},
 }
 
 # kubeaudit's fixtures whose names state a verdict without its override labels (`*-allowed` files are
@@ -349,8 +356,8 @@ def test_kube_score_testdata():
     assert wrong == []
 
 
-# Measured: checkov 96/104 failing cases found, 4/103 passing cases flagged; trivy 26/27 and 1/28;
-# polaris 45/47 and 0/35; kube-linter 43/43 and 0/30 (OpenShift DeploymentConfig objects included).
+# Measured: checkov 106/114 failing cases found, 4/113 passing cases flagged; trivy 26/27 and 1/28;
+# polaris 45/47 and 0/35; kube-linter 45/45 and 0/30 (OpenShift DeploymentConfig objects included).
 # Deliberate differences: an unset --authorization-mode means AlwaysAllow (checkov passes it); a UID of
 # exactly 10000 is "<= 10000" (trivy's reading); NET_BIND_SERVICE alone is an accepted added capability;
 # an automatically mounted token counts even without an explicit volume (CIS 5.1.6); checkov's checks on

@@ -23,6 +23,20 @@ COMPONENTS = {"kube-apiserver": "apiserver", "etcd": "etcd", "kube-controller-ma
 CONFIG_KINDS = frozenset({"KubeletConfiguration", "EncryptionConfiguration", "EncryptionConfig",
                           "AdmissionConfiguration"})
 ENCRYPTION_PROVIDERS = ("identity", "aescbc", "aesgcm", "secretbox", "kms")
+# The CIS Kubernetes Benchmark's strong TLS cipher suites (1.2.31 API server, 4.2.13 kubelet); TLS 1.3 suites too.
+STRONG_TLS_CIPHERS = frozenset({
+    "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_256_GCM_SHA384",  # still in the CIS kubelet list
+})
+
+
+def weak_ciphers(suites: list[str]) -> list[str]:
+    """The suites of `--tls-cipher-suites` / tlsCipherSuites outside the strong set (empty: none set)."""
+    return [s for s in suites if s not in STRONG_TLS_CIPHERS]
 
 # kubelet flag -> (dotted KubeletConfiguration field, type)
 KUBELET_FLAGS: dict[str, tuple[str, str]] = {
@@ -145,8 +159,11 @@ def component_target(path: str, component: str, flags: dict[str, str], flag_line
                      line: int | None, resource: str, annotations: Mapping[str, Any], source: str) -> Target:
     """A target for one component's flags (kubelet: its effective configuration)."""
     data: dict[str, Any] = {"kind": component, "flags": flags}
+    suites = [c.strip() for c in flags.get("tls-cipher-suites", "").split(",") if c.strip()]
     if component == "kubelet":
         data["config"] = kubelet_config({}, flags)
+        suites = data["config"]["tlsCipherSuites"]
+    data["weakCipherSuites"] = weak_ciphers(suites)
 
     def field_line(field: str) -> int | None:
         name = field.removeprefix("flags.")
@@ -195,6 +212,7 @@ def config_target(path: str, obj: dict[str, Any], line: int | None, field_line: 
 
     if obj.get("kind") == "KubeletConfiguration":
         data = {"kind": "kubelet", "flags": {}, "config": kubelet_config(obj, {})}
+        data["weakCipherSuites"] = weak_ciphers(data["config"]["tlsCipherSuites"])
         return Target("kubelet", path, resource_name(obj), data, line, None, field_line, annotations=annotations)
     if obj.get("kind") == "AdmissionConfiguration":  # the file --admission-control-config-file names
         plugins = [as_str(as_dict(p).get("name")) or "" for p in as_list(obj.get("plugins"))]

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 _CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 ENGINE_KINDS = frozenset({"pod-spec", "container", "rbac-role", "rbac-binding", "configmap", "apiserver", "etcd",
                           "controller-manager", "scheduler", "kubelet", "encryption-config",
-                          "admission-config"})
+                          "admission-config", "serviceaccount"})
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,12 @@ def targets_from_document(path: str, doc: Document, accounts: Accounts | None = 
             yield from controlplane.static_pod_targets(path, target, obj, doc, prefix, POD_TEMPLATES[kind][1])
         elif kind in rbac.KINDS:
             yield from rbac.targets(path, obj, start, field_line, annotations)
+        elif kind == "ServiceAccount":
+            value = obj.get("automountServiceAccountToken")
+            yield Target("serviceaccount", path, resource_name(obj),
+                         {"kind": kind, "metadata": as_dict(obj.get("metadata")),
+                          "automountServiceAccountToken": value if isinstance(value, bool) else None},
+                         start, None, field_line, annotations=annotations)
         elif kind == "ConfigMap":
             yield Target("configmap", path, resource_name(obj),
                          {"kind": kind, "metadata": as_dict(obj.get("metadata")), "data": as_dict(obj.get("data"))},

@@ -159,8 +159,10 @@ def normalize_container(raw: Any, role: str, pod_sc: dict, annotations: dict[str
     env = []
     for item in as_list(raw.get("env")):
         if isinstance(item, dict):
+            source = as_dict(item.get("valueFrom"))
             env.append({"name": as_str(item.get("name")) or "", "value": as_str(item.get("value")),
-                        "valueFrom": isinstance(item.get("valueFrom"), dict)})
+                        "valueFrom": isinstance(item.get("valueFrom"), dict),
+                        "secretRef": isinstance(source.get("secretKeyRef"), dict)})
     ports = []
     for port in as_list(raw.get("ports")):
         if isinstance(port, dict):
@@ -176,6 +178,7 @@ def normalize_container(raw: Any, role: str, pod_sc: dict, annotations: dict[str
         "command": [str(x) for x in as_list(raw.get("command"))],
         "args": [str(x) for x in as_list(raw.get("args"))],
         "env": env,
+        "envFromSecret": any(isinstance(as_dict(e).get("secretRef"), dict) for e in as_list(raw.get("envFrom"))),
         "ports": ports,
         "resources": _resources(raw.get("resources")),
         "livenessProbe": isinstance(raw.get("livenessProbe"), dict),
