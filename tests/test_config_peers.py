@@ -82,6 +82,7 @@ CHECKOV = {
     "KubeletKeyFilesSetAppropriate": {"LSH-KUBELET-TLS-CERT"},
     "RotateKubeletServerCertificate": {"LSH-CONTROLLER-ROTATE-SERVER-CERT", "LSH-KUBELET-ROTATE-SERVER-CERT"},
     "DefaultServiceAccount": {"LSH-K8S-DEFAULT-SA-AUTOMOUNT"}, "Secrets": {"LSH-K8S-SECRET-ENV-REF"},
+    "Tiller": {"LSH-K8S-TILLER"}, "KubernetesDashboard": {"LSH-K8S-DASHBOARD"},
 }
 TRIVY = {
     "privileged": {"LSH-K8S-PRIVILEGED"}, "can_elevate_its_own_privileges": {"LSH-K8S-PRIV-ESCALATION"},
@@ -356,7 +357,7 @@ def test_kube_score_testdata():
     assert wrong == []
 
 
-# Measured: checkov 106/114 failing cases found, 4/113 passing cases flagged; trivy 26/27 and 1/28;
+# Measured: checkov 109/117 failing cases found, 4/116 passing cases flagged; trivy 26/27 and 1/28;
 # polaris 45/47 and 0/35; kube-linter 45/45 and 0/30 (OpenShift DeploymentConfig objects included).
 # Deliberate differences: an unset --authorization-mode means AlwaysAllow (checkov passes it); a UID of
 # exactly 10000 is "<= 10000" (trivy's reading); NET_BIND_SERVICE alone is an accepted added capability;
