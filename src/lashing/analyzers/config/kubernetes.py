@@ -139,9 +139,7 @@ def targets_from_document(path: str, doc: Document, accounts: Accounts | None = 
     """Every target a document holds: workloads, RBAC, ConfigMaps, control-plane pods and configs
     (`accounts`: the ServiceAccounts of the same file, see service_account_automount)."""
     for obj, prefix in iter_objects(doc):
-        kind = obj.get("kind")
-        if not isinstance(kind, str):  # `kind: [..]` in a hostile file: not an object of any kind
-            continue
+        kind = obj["kind"]  # a string: iter_objects yields nothing else (`kind: [..]` in a hostile file)
         start = doc.lines.get(prefix) if prefix else doc.start_line
         annotations = as_dict(as_dict(obj.get("metadata")).get("annotations"))
         field_line = _field_line(doc, prefix, start)

@@ -59,23 +59,43 @@ def wants(name: str) -> bool:
 
 
 def _yaml_targets(path: str, text: str, result: FileResult) -> Iterator[Target]:
-    docs = []
-    try:
-        for doc in load_documents(text):
-            docs.append(doc)
-    except DocumentError as exc:  # the documents before the bad one are still scanned
-        where = f"{path}:{exc.line}" if exc.line else path
-        result.warnings.append(f"{where}: {exc}")
-        if not docs:
-            result.readable = False
-    accounts = kubernetes.service_account_automount(docs)
-    for doc in docs:
+    """Targets of a YAML/JSON file, one document in memory at a time; a bad document ends the file with a
+    warning (the documents before it are still scanned)."""
+    accounts = _service_accounts(text)
+    docs = load_documents(text)
+    seen_structured = False
+    while True:
+        try:
+            doc = next(docs)
+        except StopIteration:
+            break
+        except DocumentError as exc:
+            where = f"{path}:{exc.line}" if exc.line else path
+            result.warnings.append(f"{where}: {exc}")
+            if not seen_structured:
+                result.readable = False
+            break
+        seen_structured = True
         if compose.is_compose(doc.data):
             yield from compose.targets(path, doc)
         else:
             yield from kubernetes.targets_from_document(path, doc, accounts)
     if not path.endswith(".json") and ("docker" in text or "podman" in text):
         yield from dockerrun.targets(path, text)  # CI YAML: run steps
+
+
+def _service_accounts(text: str) -> kubernetes.Accounts:
+    """The file's ServiceAccounts that set automountServiceAccountToken (a pod above them inherits too):
+    a first streaming pass, only over files that mention both, so memory stays one document at a time."""
+    accounts: kubernetes.Accounts = {}
+    if "ServiceAccount" not in text or "automountServiceAccountToken" not in text:
+        return accounts
+    try:
+        for doc in load_documents(text):
+            accounts.update(kubernetes.service_account_automount([doc]))
+    except DocumentError:
+        pass  # the main pass reports it
+    return accounts
 
 
 def _dockerfile(path: str, content: bytes, result: FileResult) -> list[Finding]:
