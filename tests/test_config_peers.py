@@ -300,61 +300,52 @@ def trivy():
     return trivy_cases()
 
 
-def test_checkov_recall_and_false_positives(checkov):
-    failing, missed, passing, false_pos = measure(checkov)
-    print(f"checkov: recall {failing - len(missed)}/{failing}, false positives {len(false_pos)}/{passing}")
+def _check_peer(peer: str, cases, min_failing: int, min_passing: int) -> None:
+    """Recall on the peer's failing cases and false positives on its passing ones, against the measured
+    floor and ceiling below; `pytest -s` prints the figures and the cases behind them."""
+    failing, missed, passing, false_pos = measure(cases)
+    print(f"{peer}: recall {failing - len(missed)}/{failing}, false positives {len(false_pos)}/{passing}")
     print("missed:", missed, "\nfalse positives:", false_pos)
-    assert failing >= 100 and passing >= 80
-    assert (failing - len(missed)) / failing >= RECALL_FLOOR["checkov"], missed
-    assert len(false_pos) / passing <= FP_CEILING["checkov"], false_pos
+    assert failing >= min_failing and passing >= min_passing
+    assert (failing - len(missed)) / failing >= RECALL_FLOOR[peer], missed
+    assert len(false_pos) / passing <= FP_CEILING[peer], false_pos
+
+
+def test_checkov_recall_and_false_positives(checkov):
+    _check_peer("checkov", checkov, 100, 80)
 
 
 def test_trivy_recall_and_false_positives(trivy):
-    failing, missed, passing, false_pos = measure(trivy)
-    print(f"trivy: recall {failing - len(missed)}/{failing}, false positives {len(false_pos)}/{passing}")
-    print("missed:", missed, "\nfalse positives:", false_pos)
-    assert failing >= 25 and passing >= 25
-    assert (failing - len(missed)) / failing >= RECALL_FLOOR["trivy"], missed
-    assert len(false_pos) / passing <= FP_CEILING["trivy"], false_pos
+    _check_peer("trivy", trivy, 25, 25)
 
 
 def test_polaris_recall_and_false_positives():
-    failing, missed, passing, false_pos = measure(polaris_cases())
-    print(f"polaris: recall {failing - len(missed)}/{failing}, false positives {len(false_pos)}/{passing}")
-    print("missed:", missed, "\nfalse positives:", false_pos)
-    assert failing >= 45 and passing >= 30
-    assert (failing - len(missed)) / failing >= RECALL_FLOOR["polaris"], missed
-    assert len(false_pos) / passing <= FP_CEILING["polaris"], false_pos
+    _check_peer("polaris", polaris_cases(), 45, 30)
 
 
 def test_kube_linter_recall_and_false_positives():
-    failing, missed, passing, false_pos = measure(kube_linter_cases())
-    print(f"kube-linter: recall {failing - len(missed)}/{failing}, false positives {len(false_pos)}/{passing}")
-    print("missed:", missed, "\nfalse positives:", false_pos)
-    assert failing >= 40 and passing >= 25
-    assert (failing - len(missed)) / failing >= RECALL_FLOOR["kube-linter"], missed
-    assert len(false_pos) / passing <= FP_CEILING["kube-linter"], false_pos
+    _check_peer("kube-linter", kube_linter_cases(), 40, 25)
+
+
+def _named_verdicts(archive_name: str, expected: dict, key) -> list[str]:
+    """Files whose verdict (does one of the rules fire?) differs from the one their name states; `key`
+    turns an archive member name into the table's key."""
+    wrong = []
+    with zipfile.ZipFile(CORPUS / archive_name) as archive:
+        by_key = {key(n): n for n in archive.namelist()}
+        for name, (rules, must_fire) in expected.items():
+            if bool(rules & _ids(name.rsplit("/", 1)[-1], archive.read(by_key[name]))) != must_fire:
+                wrong.append(name)
+    return wrong
 
 
 def test_kubeaudit_fixtures():
-    wrong = []
-    with zipfile.ZipFile(CORPUS / "kubeaudit-fixtures.zip") as archive:
-        by_name = {"/".join(n.split("/")[-3:-2] + n.split("/")[-1:]): n for n in archive.namelist()}
-        for fixture, (rules, must_fire) in KUBEAUDIT.items():
-            ids = _ids(fixture.rsplit("/", 1)[-1], archive.read(by_name[fixture]))
-            if bool(rules & ids) != must_fire:
-                wrong.append(fixture)
-    assert wrong == []
+    assert _named_verdicts("kubeaudit-fixtures.zip", KUBEAUDIT,
+                           lambda n: "/".join(n.split("/")[-3:-2] + n.split("/")[-1:])) == []
 
 
 def test_kube_score_testdata():
-    wrong = []
-    with zipfile.ZipFile(CORPUS / "kube-score-testdata.zip") as archive:
-        by_name = {n.rsplit("/", 1)[-1]: n for n in archive.namelist()}
-        for name, (rules, must_fire) in KUBE_SCORE.items():
-            if bool(rules & _ids(name, archive.read(by_name[name]))) != must_fire:
-                wrong.append(name)
-    assert wrong == []
+    assert _named_verdicts("kube-score-testdata.zip", KUBE_SCORE, lambda n: n.rsplit("/", 1)[-1]) == []
 
 
 # Measured: checkov 109/117 failing cases found, 4/116 passing cases flagged; trivy 26/27 and 1/28;

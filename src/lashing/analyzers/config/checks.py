@@ -25,8 +25,8 @@ SECRET_NAME = re.compile(
 NOT_SECRET_NAME = re.compile(r"(_file|_path|_dir|_url|_host|_user(name)?|_port|_length|_ttl|_enabled|_header"
                              r"|_name|_id|_version|_ref|_?env)$", re.IGNORECASE)
 IDENTIFIER = re.compile(r"^[A-Za-z_][\w.-]*$")
-PLACEHOLDER = re.compile(r"^(\$\{?[\w.:-]+\}?|<[^>]*>|changeme|xxx+|\*+|true|false|none|null|example\w*)$",
-                         re.IGNORECASE)
+_REFERENCE = r"\$\{?[\w.:-]+\}?|<[^>]*>"  # ${VAR}, $VAR, <fill-me-in>
+PLACEHOLDER = re.compile(rf"^({_REFERENCE}|changeme|xxx+|\*+|true|false|none|null|example\w*)$", re.IGNORECASE)
 KNOWN_SECRET = re.compile(
     r"(AKIA[0-9A-Z]{16}|ghp_[A-Za-z0-9]{36}|github_pat_\w{40,}|xox[abpr]-[\w-]{10,}|sk_live_\w{16,}"
     r"|-{3,5} ?BEGIN [A-Z ]*PRIVATE KEY ?-{3,5}|eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,})")
@@ -34,7 +34,7 @@ KNOWN_SECRET = re.compile(
 CREDENTIAL_NAME = re.compile(
     r"(secret[_-]?access[_-]?key|session[_-]?token|(batch|account|storage|master|signing|encryption)[_-]?key"
     r"|key[_-]?content|client[_-]?secret|private[_-]?key|pass(word|wd))$", re.IGNORECASE)
-REFERENCE = re.compile(r"^(\$\{?[\w.:-]+\}?|<[^>]*>|\{\{.*\}\})$")
+REFERENCE = re.compile(rf"^({_REFERENCE}|\{{\{{.*\}}\}})$")  # ...or a template expression
 
 
 def entropy(text: str) -> float:

@@ -60,7 +60,7 @@ def _tokens(chunks: list[tuple[int, str]], start_col: int) -> list[tuple[str, in
 _LIST_FLAGS = {"--cap-add": "cap_add", "--cap-drop": "cap_drop", "--security-opt": "security_opt",
                "--device": "devices"}
 _HOST_FLAGS = {"--pid": "host_pid", "--ipc": "host_ipc", "--uts": "host_uts", "--userns": "host_userns"}
-_VALUE_FLAGS_TO = {"-u": "user", "--user": "user", "-m": "memory_limit", "--memory": "memory_limit",
+_SETTING_FLAGS = {"-u": "user", "--user": "user", "-m": "memory_limit", "--memory": "memory_limit",
                    "--cpus": "cpu_limit"}
 
 
@@ -69,8 +69,8 @@ def _apply(settings: RuntimeSettings, flag: str, value: str) -> None:
         getattr(settings, _LIST_FLAGS[flag]).append(value)
     elif flag in _HOST_FLAGS:
         setattr(settings, _HOST_FLAGS[flag], value == "host")
-    elif flag in _VALUE_FLAGS_TO:
-        setattr(settings, _VALUE_FLAGS_TO[flag], value)
+    elif flag in _SETTING_FLAGS:
+        setattr(settings, _SETTING_FLAGS[flag], value)
     elif flag in ("-v", "--volume"):
         source, sep, _ = value.partition(":")
         if sep and source.startswith(("/", ".", "~", "$")):
