@@ -47,6 +47,17 @@ def load(snapshot: Path | None, kubeconfig: Path | None, context: str | None, ki
     return result
 
 
+def _echo_json(document: object, stream=None) -> None:
+    stream = stream or sys.stdout
+    json.dump(document, stream, indent=2)
+    stream.write("\n")
+
+
+def _images_document(refs: dict[str, list[str]]) -> dict[str, object]:
+    """`lashing k8s images --format json` and `scan --images FILE`: each image with the workloads running it."""
+    return {"images": [{"image": image, "workloads": workloads} for image, workloads in refs.items()]}
+
+
 def _echo_table(headers: list[str], rows: list[list[str]]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -103,11 +114,10 @@ def who_can_cmd(
         log.info("%s", warning)
     grants = index.who_can(verb, resource, namespace, name=name)
     if format == "json":
-        json.dump({"verb": verb, "resource": resource, "namespace": namespace, "name": name,
-                   "grants": [g.to_dict() for g in grants]}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-        return
-    _echo_table(["KIND", "NAMESPACE", "NAME", "SCOPE", "ROLE", "BINDING", "RULES"], _grant_rows(grants))
+        _echo_json({"verb": verb, "resource": resource, "namespace": namespace, "name": name,
+                    "grants": [g.to_dict() for g in grants]})
+    else:
+        _echo_table(["KIND", "NAMESPACE", "NAME", "SCOPE", "ROLE", "BINDING", "RULES"], _grant_rows(grants))
 
 
 @app.command("permissions")
@@ -130,10 +140,10 @@ def permissions_cmd(
         raise UsageError(str(exc)) from None
     grants = RbacIndex(load(snapshot, kubeconfig, context, RBAC_KINDS)).grants_for(who, group or ())
     if format == "json":
-        json.dump({"subject": str(who), "grants": [g.to_dict() for g in grants]}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-        return
-    _echo_table(["VIA KIND", "VIA NAMESPACE", "VIA NAME", "SCOPE", "ROLE", "BINDING", "RULES"], _grant_rows(grants))
+        _echo_json({"subject": str(who), "grants": [g.to_dict() for g in grants]})
+    else:
+        _echo_table(["VIA KIND", "VIA NAMESPACE", "VIA NAME", "SCOPE", "ROLE", "BINDING", "RULES"],
+                    _grant_rows(grants))
 
 
 @app.command("rbac")
@@ -240,8 +250,7 @@ def scan_cmd(
     outcome = apply_policy(result.report, policy)
     if images is not None:
         with output_stream(images) as stream:
-            json.dump({"images": [{"image": k, "workloads": v} for k, v in result.images.items()]}, stream, indent=2)
-            stream.write("\n")
+            _echo_json(_images_document(result.images), stream)
     controls = None
     if framework:  # judged on every finding the ignore file keeps, whatever --severity shows
         from dataclasses import replace
@@ -300,7 +309,6 @@ def images_cmd(
     table_or_json(format, "images")
     refs = image_references(load(snapshot, kubeconfig, context))
     if format == "json":
-        json.dump({"images": [{"image": k, "workloads": v} for k, v in refs.items()]}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        _echo_json(_images_document(refs))
         return
     _echo_table(["IMAGE", "WORKLOADS"], [[k, ", ".join(v)] for k, v in refs.items()])
