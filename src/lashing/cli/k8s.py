@@ -7,6 +7,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 import typer
 
@@ -47,7 +48,7 @@ def load(snapshot: Path | None, kubeconfig: Path | None, context: str | None, ki
     return result
 
 
-def _echo_json(document: object, stream=None) -> None:
+def _echo_json(document: object, stream: IO[str] | None = None) -> None:
     stream = stream or sys.stdout
     json.dump(document, stream, indent=2)
     stream.write("\n")
