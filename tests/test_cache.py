@@ -77,3 +77,27 @@ def test_corrupt_cache_file_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(CacheError, match="delete it"):
         LayerCache(path)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"not json at all",
+        b'{"diff_id": "sha256:1", "files": "not a list"}',  # JSON of the wrong shape
+        b'{"diff_id": 7}',  # a field of the wrong type
+    ],
+)
+def test_unreadable_entry_is_dropped_not_trusted(tmp_path: Path, payload: bytes) -> None:
+    import sqlite3
+
+    import zstandard
+
+    cache = LayerCache(tmp_path / "c.sqlite")
+    analysis = _analysis(1, payload=3)
+    cache.put(analysis, "dpkg:1")
+    key = cache.key(analysis.diff_id, "dpkg:1")
+    with sqlite3.connect(cache.path) as db:
+        db.execute("UPDATE layers SET data = ? WHERE key = ?", (zstandard.ZstdCompressor().compress(payload), key))
+    assert cache.get(analysis.diff_id, "dpkg:1") is None
+    with sqlite3.connect(cache.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM layers WHERE key = ?", (key,)).fetchone()[0] == 0
