@@ -435,3 +435,26 @@ def test_apk_garbage() -> None:
     assert run(ApkAnalyzer(), "lib/apk/db/installed", b"") is None
     assert split_license("  ") == ()
     assert not ApkAnalyzer().required("lib/apk/db/installed.old", FileInfo("lib/apk/db/installed.old", 1))
+
+
+def test_dpkg_parses_latin1_text_without_loading_charset_guessers() -> None:
+    """The dpkg cataloger decodes status files itself, so it imports deb822 without its charset
+    guessers; a guesser stays importable for anything else, and non-UTF-8 bytes still parse."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from lashing.analyzers.inventory.dpkg import parse_status\n"
+        "assert 'charset_normalizer' not in sys.modules and 'chardet' not in sys.modules\n"
+        "pkgs, warnings = parse_status(b'Package: caf\\xe9\\nStatus: install ok installed\\nVersion: 1.0\\n'\n"
+        "                              b'Maintainer: Ren\\xe9 <r@example.org>\\n')\n"
+        "assert [(p.name, p.version) for p in pkgs] == [('caf\\ufffd', '1.0')], pkgs\n"
+        "assert pkgs[0].extra['maintainer'].startswith('Ren\\ufffd'), pkgs[0].extra\n"
+        "import importlib.util\n"
+        "if importlib.util.find_spec('charset_normalizer'):\n"
+        "    import charset_normalizer  # not poisoned for later importers\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
