@@ -18,9 +18,11 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from lashing.analyzers.filesystem import FileVersion, LayeredFilesystem
+from lashing.analyzers.forked import ForkedLayer, can_fork
 from lashing.analyzers.interface import Analyzer
 from lashing.analyzers.inventory.assemble import Inventory, assemble
 from lashing.analyzers.inventory.osrelease import finalize_os_purls, merge_os
@@ -35,6 +37,8 @@ from lashing.sources.image.tarwalk import iter_tar
 log = logging.getLogger(__name__)
 
 MAX_LAYER_WORKERS = 4
+# Layers at least this large go to forked processes when the source allows it (see `_fork_largest`).
+FORK_MIN_BYTES = 16 * 1024 * 1024
 
 # Called with (layer, bytes done, bytes total or None) as a layer is read; total None means "unknown".
 ProgressHook = Callable[[Layer, int, int | None], None]
@@ -70,20 +74,52 @@ def analyze_image(
             if progress:
                 progress(layer, layer.size or 1, layer.size or 1)
     missing = [layer for layer in source.layers if layer.index not in found]
-    # Decompression and hashing release the GIL: two layers at a time keep both cores busy.
-    workers = max(1, min(len(missing), os.cpu_count() or 1, MAX_LAYER_WORKERS)) if source.parallel_layers else 1
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {
-            layer.index: pool.submit(_analyze_layer, source, layer, analyzers, limits, progress) for layer in missing
-        }
-        for index, future in futures.items():
-            found[index] = future.result()
-            if cache is not None:
-                cache.put(found[index], signature)
+    forked = _fork_largest(source, missing, analyzers, limits)
+    try:
+        # Decompression and hashing release the GIL: two layers at a time keep both cores busy.
+        threaded = [layer for layer in missing if layer.index not in forked]
+        workers = max(1, min(len(threaded), os.cpu_count() or 1, MAX_LAYER_WORKERS)) if source.parallel_layers else 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {
+                layer.index: pool.submit(_analyze_layer, source, layer, analyzers, limits, progress)
+                for layer in threaded
+            }
+            for index, future in futures.items():
+                found[index] = future.result()
+                if cache is not None:
+                    cache.put(found[index], signature)
+        for layer in missing:
+            if layer.index in forked:
+                found[layer.index] = forked.pop(layer.index).result()
+                if progress:
+                    progress(layer, layer.size or 1, layer.size or 1)
+                if cache is not None:
+                    cache.put(found[layer.index], signature)
+    finally:
+        for child in forked.values():  # a layer failed: stop the others' processes
+            child.cancel()
     pairs = [(_redacted(layer, analyzers), found[layer.index]) for layer in source.layers]
     config_warnings: list[str] = []
     config_findings = _config_findings(source, analyzers, config_warnings)
     return _finish(pairs, len(source.layers) - len(missing), config_findings, tuple(config_warnings))
+
+
+def _fork_largest(
+    source: ImageSource, missing: Sequence[Layer], analyzers: Sequence[Analyzer], limits: Limits
+) -> dict[int, ForkedLayer]:
+    """Start a process for each of the largest layers, one per spare core, leaving the rest (and at
+    least one layer) to this process's threads. Only for sources read from local files, and only
+    before any thread of ours runs."""
+    cores = os.cpu_count() or 1
+    if not source.forkable_layers or len(missing) < 2 or cores < 2 or not can_fork():
+        return {}
+    biggest = sorted(missing, key=lambda layer: layer.size or 0, reverse=True)[: min(cores - 1, len(missing) - 1)]
+    forked: dict[int, ForkedLayer] = {}
+    for layer in biggest:
+        if (layer.size or 0) >= FORK_MIN_BYTES:
+            work = partial(_analyze_layer, source, layer, analyzers, limits, None)
+            forked[layer.index] = ForkedLayer(f"layer {layer.index}", work)
+    return forked
 
 
 def _redacted(layer: Layer, analyzers: Sequence[Analyzer]) -> Layer:

@@ -34,7 +34,7 @@ class DockerArchiveSource(ImageSource):
     ):
         self.store = store
         self.limits = limits
-        self.parallel_layers = store.independent_streams
+        self.parallel_layers = self.forkable_layers = store.independent_streams
         raw = store.read("manifest.json", limits.max_manifest_bytes, "manifest.json")
         try:
             entries = json.loads(raw)

@@ -44,6 +44,9 @@ class ImageSource(ABC):
     layers: list[Layer]
     # True when open_layer may be called from several threads at once (each layer has its own handle).
     parallel_layers: bool = False
+    # True when a forked child process may open and read a layer by itself: layers are local files
+    # read through handles of their own (not a network client shared with the parent).
+    forkable_layers: bool = False
 
     @abstractmethod
     def open_layer(self, layer: Layer) -> LayerStream:

@@ -69,7 +69,7 @@ class OCILayoutSource(ImageSource):
     ):
         self.store = store
         self.limits = limits
-        self.parallel_layers = store.independent_streams
+        self.parallel_layers = self.forkable_layers = store.independent_streams
         if not store.exists("oci-layout"):
             raise InvalidImageError(f"{name} is not an OCI image layout (no oci-layout file)")
         index = parse_json_document(

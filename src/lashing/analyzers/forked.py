@@ -1,0 +1,123 @@
+"""Analyze one layer in a forked child process, for parallelism the GIL does not allow.
+
+Reading a layer is mostly Python (tar headers, catalogers), so layers analyzed on threads take turns
+on one core. A forked child gets the interpreter as it is (modules imported, analyzers built) for a
+few milliseconds, reads its layer through its own file handle, and sends the `LayerAnalysis` back
+over a pipe as msgspec JSON (the layer cache's codec, decoded with the same type checks). The child
+never returns into the caller's stack: it leaves with `os._exit`, so no cleanup, buffer flush or
+atexit hook of the parent runs twice.
+
+Errors keep their meaning: a `LashingError` raised in the child (digest mismatch, limit exceeded,
+corrupt tar) is raised again in the parent with its class and message; any other failure, or a child
+that dies without an answer (killed, out of memory), is an `InvalidImageError` naming the layer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import msgspec
+
+from lashing import errors
+from lashing.analyzers.walker import LayerAnalysis
+from lashing.errors import InvalidImageError, LashingError
+
+MAX_ANSWER_BYTES = 1024**3  # a LayerAnalysis this large means something is badly wrong
+
+
+@dataclass(frozen=True)
+class _Answer:
+    analysis: LayerAnalysis | None = None
+    error_class: str = ""
+    error: str = ""
+
+
+_ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder(_Answer)
+
+
+def can_fork() -> bool:
+    """Forking is safe only where fork exists and no other thread runs (its locks would be copied held)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+class ForkedLayer:
+    """A child process analyzing one layer; `result()` waits for it and returns its LayerAnalysis."""
+
+    def __init__(self, name: str, work: Callable[[], LayerAnalysis]):
+        self.name = name
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: do the work, write the answer, leave
+            os.close(read_end)
+            _child(work, write_end)
+        os.close(write_end)
+        self._pid, self._fd = pid, read_end
+
+    def result(self) -> LayerAnalysis:
+        try:
+            data = self._read_all()
+        finally:
+            os.close(self._fd)
+            status = self._reap()
+        if not data:
+            raise InvalidImageError(f"{self.name}: the process analyzing it ended without an answer ({status})")
+        try:
+            answer = _DECODER.decode(data)
+        except msgspec.DecodeError as exc:
+            raise InvalidImageError(f"{self.name}: unreadable answer from its analysis process ({exc})") from None
+        if answer.analysis is not None:
+            return answer.analysis
+        error_class = getattr(errors, answer.error_class, None)
+        if isinstance(error_class, type) and issubclass(error_class, LashingError):
+            raise error_class(answer.error)
+        raise InvalidImageError(f"{self.name}: analysis failed ({answer.error})")
+
+    def cancel(self) -> None:
+        """Stop the child (the scan failed elsewhere) and reap it."""
+        if self._pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+            os.close(self._fd)
+            self._reap()
+
+    def _read_all(self) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        while chunk := os.read(self._fd, 1 << 20):
+            total += len(chunk)
+            if total > MAX_ANSWER_BYTES:
+                raise InvalidImageError(f"{self.name}: analysis answer over {MAX_ANSWER_BYTES} bytes")
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def _reap(self) -> str:
+        pid, self._pid = self._pid, 0
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):
+            return f"killed by signal {os.WTERMSIG(status)}"
+        return f"exit status {os.waitstatus_to_exitcode(status)}"
+
+
+def _child(work: Callable[[], LayerAnalysis], fd: int) -> None:
+    """Run in the forked child only; never returns."""
+    code = 0
+    try:
+        try:
+            answer = _Answer(analysis=work())
+        except LashingError as exc:
+            answer = _Answer(error_class=type(exc).__name__, error=str(exc))
+        except BaseException as exc:  # reported to the parent, which decides what it means
+            answer = _Answer(error_class=type(exc).__name__, error=f"{type(exc).__name__}: {exc}")
+        data = memoryview(_ENCODER.encode(answer))
+        while data:
+            data = data[os.write(fd, data) :]
+    except BaseException:  # the pipe closed under us (the parent gave up): nothing left to tell
+        code = 1
+    finally:
+        os._exit(code)

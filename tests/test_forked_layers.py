@@ -1,0 +1,195 @@
+"""Layers analyzed in forked processes: same answers as on threads, same errors, no stray children.
+
+`analyze_image` sends the largest layers of a local image to forked children (one per spare core) so
+the Python part of reading them runs in parallel. These tests lower the size threshold so small
+crafted images take that path, and check it against the threaded path on the same image.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+import lashing.analyzers.forked as forked
+import lashing.analyzers.image as image_mod
+from craft import LayerSpec, Member, build_docker_archive, build_oci_layout
+from lashing.analyzers.image import analyze_image
+from lashing.analyzers.interface import AnalysisInput, AnalysisResult, Analyzer, FileInfo
+from lashing.cache.layer_cache import LayerCache
+from lashing.errors import DigestMismatchError, InvalidImageError, LimitExceededError
+from lashing.model import Package, PackageType
+from lashing.sources.image.detect import open_target
+from lashing.sources.image.interface import Limits
+
+PARENT = os.getpid()
+
+
+class Lister(Analyzer):
+    """One package per `*.pkg` file, named by its path, versioned by its content."""
+
+    name = "lister"
+    version = 1
+
+    def required(self, path: str, info: FileInfo) -> bool:
+        return path.endswith(".pkg")
+
+    def analyze(self, item: AnalysisInput) -> AnalysisResult | None:
+        return AnalysisResult(packages=(Package(name=item.path, version=item.content.decode(), type=PackageType.NPM),))
+
+
+class DiesInChild(Lister):
+    """Kills its own process when run anywhere but in the test process: a child that dies mid-layer."""
+
+    def analyze(self, item: AnalysisInput) -> AnalysisResult | None:
+        if os.getpid() != PARENT:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().analyze(item)
+
+
+def _layers(big_files: int = 40) -> list[LayerSpec]:
+    big = [Member(f"usr/lib/f{i}.pkg", f"{i}.0".encode()) for i in range(big_files)]
+    big += [Member(f"usr/share/blob{i}", os.urandom(20_000)) for i in range(20)]
+    return [
+        LayerSpec(big, compression="none"),
+        LayerSpec([Member("app/a.pkg", b"1.0"), Member("usr/lib/.wh.f3.pkg", b"")], compression="none"),
+        LayerSpec([Member("app/b.pkg", b"2.0")], compression="none"),
+    ]
+
+
+@pytest.fixture
+def fork_everything(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Fork for any layer size and record which layers were forked."""
+    started: list[str] = []
+    real = forked.ForkedLayer.__init__
+
+    def spy(self: forked.ForkedLayer, name: str, work: object) -> None:
+        started.append(name)
+        real(self, name, work)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(image_mod, "FORK_MIN_BYTES", 0)
+    monkeypatch.setattr(image_mod.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(forked.ForkedLayer, "__init__", spy)
+    return started
+
+
+def _no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("layout", ["docker-archive", "oci-layout"])
+def test_forked_layers_give_the_threaded_answer(tmp_path: Path, fork_everything: list[str], layout: str) -> None:
+    if layout == "docker-archive":
+        target = tmp_path / "img.tar"
+        build_docker_archive(target, _layers())
+    else:
+        target = tmp_path / "layout"
+        build_oci_layout(target, _layers())
+    with open_target(str(target)) as source:
+        with_fork = analyze_image(source, [Lister()], cache=LayerCache(tmp_path / "a.sqlite"))
+    assert fork_everything == ["layer 0"]  # the largest layer, one child on two cores
+    image_mod.FORK_MIN_BYTES = 1 << 62  # type: ignore[misc]  # restored by monkeypatch
+    with open_target(str(target)) as source:
+        threaded = analyze_image(source, [Lister()], cache=LayerCache(tmp_path / "b.sqlite"))
+    assert fork_everything == ["layer 0"]
+    assert with_fork.analyses == threaded.analyses
+    assert with_fork.inventory.packages == threaded.inventory.packages
+    names = sorted(p.name for p in with_fork.inventory.packages)
+    assert "usr/lib/f3.pkg" not in names and {"app/a.pkg", "app/b.pkg", "usr/lib/f0.pkg"} <= set(names)
+    assert len(names) == 39 + 2
+    # the forked layer's analysis reached the cache like the others
+    with open_target(str(target)) as source:
+        warm = analyze_image(source, [Lister()], cache=LayerCache(tmp_path / "a.sqlite"))
+    assert warm.cached_layers == 3 and warm.analyses == threaded.analyses
+    assert _no_children_left()
+
+
+def test_a_tampered_forked_layer_fails_with_the_digest_error(tmp_path: Path, fork_everything: list[str]) -> None:
+    path = tmp_path / "img.tar"
+    build_docker_archive(path, _layers())
+    raw = bytearray(path.read_bytes())
+    at = raw.find(b"usr/share/blob7")
+    raw[at + 5000] ^= 0xFF  # inside a skipped file's data of the big layer
+    path.write_bytes(bytes(raw))
+    cache = LayerCache(tmp_path / "c.sqlite")
+    with open_target(str(path)) as source:
+        diff_id = source.layers[0].diff_id
+        with pytest.raises(DigestMismatchError, match=r"layer 0 .*digest mismatch"):
+            analyze_image(source, [Lister()], cache=cache)
+    assert fork_everything == ["layer 0"]
+    assert cache.get(diff_id, "lister:1") is None
+    assert _no_children_left()
+
+
+def test_a_limit_hit_in_a_child_keeps_its_class(tmp_path: Path, fork_everything: list[str]) -> None:
+    path = tmp_path / "img.tar"
+    build_docker_archive(path, _layers())
+    with open_target(str(path)) as source, pytest.raises(LimitExceededError, match="more than 10 members"):
+        analyze_image(source, [Lister()], limits=Limits(max_members=10))
+    assert _no_children_left()
+
+
+def test_a_child_that_dies_is_a_one_line_error(tmp_path: Path, fork_everything: list[str]) -> None:
+    path = tmp_path / "img.tar"
+    build_docker_archive(path, _layers())
+    with open_target(str(path)) as source, pytest.raises(InvalidImageError) as info:
+        analyze_image(source, [DiesInChild()])
+    assert str(info.value) == "layer 0: the process analyzing it ended without an answer (killed by signal 9)"
+    assert _no_children_left()
+
+
+def test_an_unexpected_error_in_a_child_names_the_layer(
+    tmp_path: Path, fork_everything: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = image_mod._analyze_layer
+
+    def broken(source, layer, *args):  # type: ignore[no-untyped-def]
+        if os.getpid() != PARENT:
+            raise RuntimeError("boom")
+        return real(source, layer, *args)
+
+    monkeypatch.setattr(image_mod, "_analyze_layer", broken)
+    path = tmp_path / "img.tar"
+    build_docker_archive(path, _layers())
+    expected = r"^layer 0: analysis failed \(RuntimeError: boom\)$"
+    with open_target(str(path)) as source, pytest.raises(InvalidImageError, match=expected):
+        analyze_image(source, [Lister()])
+    assert _no_children_left()
+
+
+def test_a_failing_threaded_layer_stops_the_forked_one(tmp_path: Path, fork_everything: list[str]) -> None:
+    path = tmp_path / "img.tar"
+    build_docker_archive(path, _layers())
+    raw = bytearray(path.read_bytes())
+    at = raw.find(b"app/b.pkg")
+    data_at = raw.find(b"2.0", at + 512)
+    raw[data_at] = ord("9")  # layer 2's file content: its digest fails on this process's thread
+    path.write_bytes(bytes(raw))
+    with open_target(str(path)) as source, pytest.raises(DigestMismatchError, match="layer 2"):
+        analyze_image(source, [Lister()])
+    assert fork_everything == ["layer 0"]
+    assert _no_children_left()
+
+
+def test_no_fork_while_another_thread_runs(tmp_path: Path, fork_everything: list[str]) -> None:
+    import threading
+
+    path = tmp_path / "img.tar"
+    build_docker_archive(path, _layers())
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with open_target(str(path)) as source:
+            result = analyze_image(source, [Lister()])
+    finally:
+        stop.set()
+        other.join()
+    assert fork_everything == []
+    assert len(result.inventory.packages) == 41
