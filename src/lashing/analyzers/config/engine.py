@@ -6,8 +6,9 @@ Measured with `common-expression-language` 0.10: reading a field below a top-lev
 rules see `object` *without* its container lists, and container rules run once per container with
 `container` as a top-level variable (plus that same container-less `object`): ~1.7 us per rule.
 Container rules must therefore not iterate `object.spec.containers`; pod rules use `object.spec`.
-Container rules run in two groups (securityContext rules, the rest), each on its own slimmed context and
-memoized on it, so a securityContext seen before costs a repr even when the image or ports are new.
+Container rules run in groups (the securityContext rules; the rest by the exact fields they read), each on
+its own slimmed context and memoized on it, so a securityContext seen before costs a repr even when the
+image or ports are new, and a new image costs only the context of the image rules.
 """
 
 from __future__ import annotations
@@ -175,9 +176,9 @@ class _Plan:
     container_order: dict[CompiledRule, int]  # catalog order, which findings keep whatever the grouping
 
 
-# Container rules are split in two groups: those reading the container's securityContext (most rules;
-# its settings repeat across workloads, so their verdicts are memoized well) and the rest (image, ports,
-# probes, resources: small, but often unique per workload). Each group gets its own small context.
+# Container rules reading the container's securityContext (most rules; its settings repeat across
+# workloads, so their verdicts are memoized well) form one group; the rest (image, ports, probes,
+# resources: often unique per workload) are grouped by the fields they read. See `_groups`.
 _SHARED_FIELD = ("container", "securityContext")
 
 
@@ -190,10 +191,17 @@ def _reads(tree: Tree, path: tuple[str, ...]) -> bool:
     return True
 
 
-def _groups(rules: tuple[CompiledRule, ...]) -> tuple[_Group, ...]:
-    parts: dict[bool, list[CompiledRule]] = {}
+def _groups(rules: tuple[CompiledRule, ...], by_fields: bool = False) -> tuple[_Group, ...]:
+    """Rules reading the container's securityContext form one group; with `by_fields`, the others are
+    split by the exact fields they read (image, ports, env, resources, probes...). Those inputs are often
+    unique per workload, so their verdicts are rarely memoized: a small context per field set (~5 us to
+    build, ~1 us per rule) is then cheaper than one context of all of them (~45 us, ~6 us per rule)."""
+    parts: dict[object, list[CompiledRule]] = {}
     for compiled in rules:
-        parts.setdefault(_reads(referenced_fields([compiled.rule.cel]), _SHARED_FIELD), []).append(compiled)
+        tree = referenced_fields([compiled.rule.cel])
+        shared = _reads(tree, _SHARED_FIELD)
+        key: object = shared if shared or not by_fields else repr(tree)
+        parts.setdefault(key, []).append(compiled)
     return tuple(_Group(tuple(members), referenced_fields(r.rule.cel for r in members))
                  for members in parts.values())
 
@@ -203,7 +211,7 @@ def _plan(kind: str, disabled: frozenset[str]) -> _Plan:
     rules = [r for r in compiled_rules().get(kind, ()) if r.rule.id not in disabled and r.program is not None]
     object_rules = tuple(r for r in rules if not r.per_container)
     container_rules = tuple(r for r in rules if r.per_container)
-    return _Plan(object_rules, container_rules, _groups(object_rules), _groups(container_rules),
+    return _Plan(object_rules, container_rules, _groups(object_rules), _groups(container_rules, by_fields=True),
                  {compiled: index for index, compiled in enumerate(container_rules)})
 
 
