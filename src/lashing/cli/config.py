@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from lashing.cli import options
-from lashing.cli.common import build_policy, write_scan
+from lashing.cli.common import build_policy, output_stream, write_scan
 from lashing.errors import UsageError
+
+if TYPE_CHECKING:
+    from lashing.analyzers.config.scan import FileResult
+    from lashing.model import Finding
+    from lashing.policy import PolicyGate
 
 log = logging.getLogger("lashing.config")
 rules = typer.Typer(help="Document the configuration rule catalog.", no_args_is_help=True)
@@ -44,7 +52,8 @@ def config(
     from lashing import __version__
     from lashing.analyzers.config import Settings, scan_paths
     from lashing.model import ArtifactInfo, Report
-    from lashing.policy import apply_policy
+    from lashing.policy import PolicyGate, apply_policy
+    from lashing.policy.vex_match import VexMatcher
     from lashing.report import get_format
 
     get_format(format)
@@ -59,22 +68,32 @@ def config(
     policy = build_policy(severity, exit_code, False, ignore_file, None)
     settings = Settings(allowed_registries=tuple(allowed_registry or ()),
                         disabled_rules=frozenset(r.upper() for r in skip_rule or ()))
-    result = scan_paths(paths, settings, render_options=render_options)
+    artifact = ArtifactInfo(name=" ".join(str(p) for p in paths), kind="config")
+    gate = PolicyGate(policy, VexMatcher(policy.vex, Report(artifact=artifact)))
+    # JSON is written from findings the scan workers already filtered and encoded (see _prerender).
+    prerender = format == "json" and fix is None
+    result = scan_paths(paths, settings, render_options=render_options,
+                        post=functools.partial(_prerender, gate) if prerender else None)
     if result.files_scanned and result.files_failed == result.files_scanned:
         raise UsageError(f"none of the {result.files_scanned} file(s) could be read: {result.warnings[0]}")
-    findings = list(result.findings)
-    findings.sort(key=lambda f: (-f.severity, f.location.path if f.location else "", f.location.line or 0
-                                 if f.location else 0, f.id))
+    findings = sorted(result.findings, key=report_order)
     warnings = list(result.warnings)
     if result.suppressed:
         warnings.append(f"{result.suppressed} finding(s) suppressed by lashing:ignore comments or annotations")
     for warning in result.warnings:
         log.warning("%s", warning)
     report = Report(
-        artifact=ArtifactInfo(name=" ".join(str(p) for p in paths), kind="config"),
-        findings=tuple(findings), warnings=tuple(warnings), tool_version=__version__,
+        artifact=artifact, findings=tuple(findings), warnings=tuple(warnings), tool_version=__version__,
         generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
+    if prerender:
+        from lashing.report.json_report import write_report_stream
+
+        result.rendered.sort(key=lambda item: item[0])
+        with output_stream(output) as stream:
+            write_report_stream(replace(report, warnings=(*report.warnings, *gate.warnings())), stream,
+                                ("".join(parts) for _, parts in result.rendered))
+        raise typer.Exit(policy.exit_code if result.rendered else 0)
     outcome = apply_policy(report, policy)
     if fix is not None:  # --- --fix ---
         from lashing.analyzers.config.fix import build_fixes, render_patches, write_fixes
@@ -93,6 +112,25 @@ def config(
             raise typer.Exit(outcome.exit_code)
     write_scan(outcome.report, format, output)
     raise typer.Exit(outcome.exit_code)
+
+
+def report_order(finding: Finding) -> tuple[Any, ...]:
+    """Config findings in the report: most severe first, then by file, line and rule id."""
+    location = finding.location
+    return (-finding.severity, location.path if location else "", (location.line or 0) if location else 0,
+            finding.id)
+
+
+def _prerender(gate: PolicyGate, result: FileResult) -> FileResult:
+    """In a scan worker: the policy's verdict on each of the file's findings, and the kept ones encoded
+    as the JSON report writes them (in pieces that share each rule's constant text), each with its
+    report_order key, so the parent only sorts and writes."""
+    from lashing.report.json_report import finding_json_parts
+
+    kept = [finding for finding in map(gate.keep, result.findings) if finding is not None]
+    result.rendered = [(report_order(finding), finding_json_parts(finding)) for finding in kept]
+    result.findings = []
+    return result
 
 
 @rules.command("list")

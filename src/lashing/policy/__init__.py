@@ -1,6 +1,6 @@
 """Policy stage between analyzers and reports: severity gate, ignore files, VEX, exit code."""
 
-from lashing.policy.apply import apply_policy
+from lashing.policy.apply import PolicyGate, apply_policy
 from lashing.policy.ignores import load_ignore_file
 from lashing.policy.interface import (
     IgnoreRule,
@@ -19,6 +19,7 @@ __all__ = [
     "IgnoreRule",
     "Policy",
     "PolicyError",
+    "PolicyGate",
     "PolicyOutcome",
     "Suppression",
     "VexComponent",

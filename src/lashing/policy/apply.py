@@ -19,45 +19,71 @@ from lashing.policy.vex_match import VexMatcher
 
 def apply_policy(report: Report, policy: Policy) -> PolicyOutcome:
     """Keep the findings the policy lets through; say what was removed, by what, and the exit code."""
-    expired = tuple(rule for rule in policy.ignores if rule.is_expired(policy.today))
-    active = [rule for rule in policy.ignores if not rule.is_expired(policy.today)]
-    used: set[int] = set()
-    index = IgnoreIndex(active)
-    vex = VexMatcher(policy.vex, report)
+    gate = PolicyGate(policy, VexMatcher(policy.vex, report))
     kept: list[Finding] = []
     suppressed: list[Suppression] = []
     filtered: list[Suppression] = []
     for finding in report.findings:
-        if policy.severities is not None and finding.severity not in policy.severities:
-            filtered.append(Suppression(finding, f"severity {finding.severity.name} not selected", "--severity"))
-            continue
-        if policy.ignore_unfixed and finding.kind is FindingKind.VULNERABILITY and not has_fix(finding):
-            filtered.append(Suppression(finding, "no fixed version", "--ignore-unfixed"))
-            continue
-        statement = vex.decide(finding) if policy.vex else None
-        if statement is not None and statement.status.suppresses:
-            suppressed.append(Suppression(finding, f"{statement.status.value}: {statement.reason}", statement.source))
-            continue
-        if statement is not None:
-            extra = {**finding.extra, "vex_status": statement.status.value, "vex_source": statement.source}
-            finding = replace(finding, extra=extra)
-        hit = index.first_match(finding)
-        if hit is not None:
-            used.add(hit)
-            suppressed.append(Suppression(finding, active[hit].reason, active[hit].source))
-            continue
-        kept.append(finding)
-    warnings = tuple(expired_warning(rule) for rule in expired)
+        verdict, item = gate.decide(finding)
+        if verdict == "keep":
+            kept.append(item)  # type: ignore[arg-type]
+        else:
+            (filtered if verdict == "filtered" else suppressed).append(item)  # type: ignore[arg-type]
+    warnings = gate.warnings()
     out = replace(report, findings=tuple(kept), warnings=(*report.warnings, *warnings))
     return PolicyOutcome(
         report=out,
         suppressed=tuple(suppressed),
         filtered=tuple(filtered),
-        expired=expired,
-        unused_ignores=tuple(rule for i, rule in enumerate(active) if i not in used),
+        expired=gate.expired,
+        unused_ignores=gate.unused(),
         warnings=warnings,
         exit_code=policy.exit_code if kept else 0,
     )
+
+
+class PolicyGate:
+    """The policy's decision on one finding at a time: apply_policy's loop, and usable where findings are
+    produced (the config scan's worker processes filter their own findings with it)."""
+
+    def __init__(self, policy: Policy, vex: VexMatcher) -> None:
+        self.policy = policy
+        self.expired = tuple(rule for rule in policy.ignores if rule.is_expired(policy.today))
+        self._active = [rule for rule in policy.ignores if not rule.is_expired(policy.today)]
+        self._index = IgnoreIndex(self._active)
+        self._vex = vex
+        self._used: set[int] = set()
+
+    def decide(self, finding: Finding) -> tuple[str, Finding | Suppression]:
+        """("keep", the finding, marked when VEX says affected) or ("filtered" | "suppressed", why)."""
+        policy = self.policy
+        if policy.severities is not None and finding.severity not in policy.severities:
+            return "filtered", Suppression(finding, f"severity {finding.severity.name} not selected", "--severity")
+        if policy.ignore_unfixed and finding.kind is FindingKind.VULNERABILITY and not has_fix(finding):
+            return "filtered", Suppression(finding, "no fixed version", "--ignore-unfixed")
+        statement = self._vex.decide(finding) if policy.vex else None
+        if statement is not None and statement.status.suppresses:
+            return "suppressed", Suppression(finding, f"{statement.status.value}: {statement.reason}", statement.source)
+        if statement is not None:
+            extra = {**finding.extra, "vex_status": statement.status.value, "vex_source": statement.source}
+            finding = replace(finding, extra=extra)
+        hit = self._index.first_match(finding)
+        if hit is not None:
+            self._used.add(hit)
+            return "suppressed", Suppression(finding, self._active[hit].reason, self._active[hit].source)
+        return "keep", finding
+
+    def keep(self, finding: Finding) -> Finding | None:
+        verdict, item = self.decide(finding)
+        return item if verdict == "keep" else None  # type: ignore[return-value]
+
+    def warnings(self) -> tuple[str, ...]:
+        """One warning per expired ignore rule (expired rules never suppress)."""
+        return tuple(expired_warning(rule) for rule in self.expired)
+
+    def unused(self) -> tuple[IgnoreRule, ...]:
+        """Active ignore rules that matched nothing decided here."""
+        return tuple(rule for i, rule in enumerate(self._active) if i not in self._used)
 
 
 def has_fix(finding: Finding) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import IO, Any
 
@@ -87,22 +87,29 @@ def load_report(data: bytes | str) -> Report:
 _ITEMS = ("packages", "findings")
 
 
-def write_report_stream(report: Report, stream: IO[str]) -> None:
+def write_report_stream(report: Report, stream: IO[str], findings_json: Iterable[str] | None = None) -> None:
     """Write the same document as `dump_report` (byte for byte) one package and finding at a time, so
-    memory stays flat however many findings a scan produced."""
+    memory stays flat however many findings a scan produced. `findings_json`, when given, are the
+    report's findings already encoded by `finding_json` (in report order), written in place of
+    `report.findings`."""
     head = plain(replace(report, packages=(), findings=()))
     stream.write('{\n  "schema_version": ' + json.dumps(SCHEMA_VERSION))
     for key, value in head.items():
         stream.write(",\n  " + json.dumps(key) + ": ")
         items = getattr(report, key) if key in _ITEMS else None
-        if not items:
-            stream.write(json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  "))  # as dump_report
-            continue
-        stream.write("[")
-        encode = _finding_json if key == "findings" else _package_json
-        for index, item in enumerate(items):
-            stream.write(("," if index else "") + "\n    " + encode(item))
-        stream.write("\n  ]")
+        encoded: Iterable[str] = ()
+        if items:
+            encoded = map(finding_json if key == "findings" else _package_json, items)
+        elif key == "findings" and findings_json is not None:
+            encoded = findings_json
+        first = True
+        for text in encoded:
+            stream.write(("[\n    " if first else ",\n    ") + text)
+            first = False
+        if first:  # nothing written: the value as dump_report writes it
+            stream.write(json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  "))
+        else:
+            stream.write("\n  ]")
     stream.write("\n}\n")
 
 
@@ -155,15 +162,21 @@ def _location_json(location: Location | None) -> str:
             + ',\n        "end_line": ' + ("null" if end is None else str(int(end))) + "\n      }")
 
 
-def _finding_json(finding: Finding) -> str:
-    """One finding as `_finding_json_slow` writes it, from its rule's cached template when it can."""
+def finding_json(finding: Finding) -> str:
+    """One finding as `write_report_stream` writes it (its rule's cached template when it can)."""
+    return "".join(finding_json_parts(finding))
+
+
+def finding_json_parts(finding: Finding) -> tuple[str, ...]:
+    """`finding_json` in pieces to be joined: the rule's constant pieces are the same string objects for
+    every finding of the rule, so findings held (or pickled) in this form share them."""
     if finding.package is not None or not isinstance(finding.location, Location | None):
-        return _finding_json_slow(finding)
+        return (_finding_json_slow(finding),)
     try:
         head, middle, tail = _template(finding)
     except (TypeError, ValueError):  # an unhashable or odd field: the generic path
-        return _finding_json_slow(finding)
-    return "".join((head, _location_json(finding.location), middle, _extra_json(finding.extra), tail))
+        return (_finding_json_slow(finding),)
+    return head, _location_json(finding.location), middle, _extra_json(finding.extra), tail
 
 
 def _extra_json(extra: Any) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lashing.analyzers.config import compose, controlplane, dockerrun, kubernetes, render
 from lashing.analyzers.config.engine import Settings, compiled_rules, evaluate, to_finding
@@ -33,6 +34,8 @@ class FileResult:
     warnings: list[str] = field(default_factory=list)
     targets: int = 0
     readable: bool = True
+    # (sort key, encoded form) of findings a `post` step already encoded for the report, in place of `findings`
+    rendered: list[tuple[Any, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -45,6 +48,13 @@ class ScanResult:
     files_scanned: int = 0
     files_failed: int = 0
     targets: int = 0
+    rendered: list[tuple[Any, Any]] = field(default_factory=list)
+
+
+# A step run on each file's result where it is produced (in the worker processes of a parallel scan):
+# e.g. the report's policy filter and encoder, so findings cross to the parent as text, not objects.
+Post = Callable[[FileResult], FileResult]
+_worker_post: Post | None = None  # set in each worker by the pool's initializer (inherited, never pickled)
 
 
 def is_dockerfile(name: str) -> bool:
@@ -179,11 +189,12 @@ _CHUNK = 32
 
 
 def scan_paths(paths: Iterable[Path], settings: Settings | None = None, workers: int | None = None,
-               render_options: render.RenderOptions | None = None) -> ScanResult:
+               render_options: render.RenderOptions | None = None, post: Post | None = None) -> ScanResult:
     """Scan files and directories; unreadable or malformed files become warnings.
 
     Large trees are scanned by one forked worker per core (CEL evaluation holds the GIL); results come back
-    in file order, so the report is the same whatever the worker count."""
+    in file order, so the report is the same whatever the worker count. `post`, when given, runs on every
+    file's result (in the worker that produced it)."""
     settings = settings or Settings()
     paths = list(paths)
     # Helm charts and kustomizations (render/): rendered and scanned below; their raw files are not.
@@ -195,19 +206,32 @@ def scan_paths(paths: Iterable[Path], settings: Settings | None = None, workers:
         compiled_rules()  # compile the catalog once, before forking: workers inherit it
         if any(is_dockerfile(p.name) for p in files):
             _dockerfile_catalog()
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            results = pool.imap(_scan_file, ((str(p), settings) for p in files), chunksize=_CHUNK)
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_set_post, initargs=(post,)) as pool:
+            results = pool.imap(_scan_file_in_worker, ((str(p), settings) for p in files), chunksize=_CHUNK)
             for result in results:
                 _merge(total, result)
     else:
         for path in files:
-            _merge(total, _scan_file((str(path), settings)))
+            _merge(total, _finish(_scan_file((str(path), settings)), post))
     for kind, item in render.scan_units(units, render_options, lambda name, data: scan_content(name, data, settings)):
         if kind == "warning":
             total.warnings.append(str(item))
         else:
-            _merge(total, item)  # type: ignore[arg-type]
+            _merge(total, _finish(item, post))  # type: ignore[arg-type]
     return total
+
+
+def _set_post(post: Post | None) -> None:
+    global _worker_post
+    _worker_post = post
+
+
+def _scan_file_in_worker(job: tuple[str, Settings]) -> FileResult | str:
+    return _finish(_scan_file(job), _worker_post)
+
+
+def _finish(result: FileResult | str, post: Post | None) -> FileResult | str:
+    return post(result) if post is not None and isinstance(result, FileResult) else result
 
 
 def _scan_file(job: tuple[str, Settings]) -> FileResult | str:
@@ -234,6 +258,7 @@ def _merge(total: ScanResult, result: FileResult | str) -> None:
         total.files_failed += 1
         return
     total.findings.extend(result.findings)
+    total.rendered.extend(result.rendered)
     total.suppressed += result.suppressed
     total.warnings.extend(result.warnings)
     total.targets += result.targets

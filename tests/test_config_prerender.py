@@ -1,0 +1,86 @@
+"""`lashing config --format json` filters and encodes findings in the scan workers; the document must be
+byte for byte what the plain path writes (scan, sort, apply_policy, then the JSON writer).
+
+The folder holds real manifests from the corpus (more than PARALLEL_MIN_FILES, so forked workers run),
+Dockerfiles of the peers' examples, and one file that cannot be parsed; the policy has a severity
+filter, an active ignore rule with a path glob and an expired one.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from lashing import __version__
+from lashing.analyzers.config import scan_paths
+from lashing.analyzers.config.scan import PARALLEL_MIN_FILES
+from lashing.cli.common import build_policy
+from lashing.cli.config import report_order
+from lashing.model import ArtifactInfo, Report
+from lashing.policy import apply_policy
+from lashing.report.json_report import write_report_stream
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+STAMP = re.compile(r'"generated_at": "[^"]*"')
+
+
+def _folder(root: Path) -> Path:
+    folder = root / "tree"
+    copied = 0
+    with zipfile.ZipFile(CORPUS / "k8s-manifests" / "kubernetes-examples.zip") as archive:
+        for name in sorted(archive.namelist()):
+            if name.endswith((".yaml", ".yml")) and archive.getinfo(name).file_size < 50_000:
+                target = folder / "k8s" / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.read(name))
+                copied += 1
+    for index, dockerfile in enumerate(sorted((CORPUS / "config-peers").rglob("Dockerfile*"))[:40]):
+        if dockerfile.is_file():
+            target = folder / "docker" / f"d{index}" / "Dockerfile"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(dockerfile.read_bytes())
+    (folder / "broken.yaml").write_text("kind: Pod\nspec: [unclosed\n")
+    assert copied > PARALLEL_MIN_FILES
+    return folder
+
+
+@pytest.mark.parametrize("severity", [None, "MEDIUM,HIGH,CRITICAL"])
+def test_prerendered_json_equals_the_plain_path(tmp_path: Path, severity: str | None) -> None:
+    folder = _folder(tmp_path)
+    ignores = tmp_path / "ignore.yaml"
+    ignores.write_text(
+        "- id: LSH-K8S-CPU-LIMIT\n  path: '**/_archived/volumes/**'\n  reason: archived examples\n"
+        "- id: LSH-K8S-IMAGE-LATEST\n  reason: old exception\n  expires: 2020-01-01\n"
+        "- id: LSH-DF-*\n  path: '**/d3/**'\n  reason: vendored image\n"
+        "- id: LSH-K8S-RUN-AS-ROOT\n  resource: 'Deployment/*'\n  reason: checked by admission\n"
+    )
+    out = tmp_path / "out.json"
+    command = [sys.executable, "-m", "lashing", "config", str(folder), "--format", "json", "-o", str(out),
+               "--ignorefile", str(ignores), "--exit-code", "3"]
+    if severity:
+        command += ["--severity", severity]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+    policy = build_policy(severity, 3, False, ignores, None)
+    result = scan_paths([folder])
+    warnings = list(result.warnings)
+    if result.suppressed:
+        warnings.append(f"{result.suppressed} finding(s) suppressed by lashing:ignore comments or annotations")
+    report = Report(artifact=ArtifactInfo(name=str(folder), kind="config"),
+                    findings=tuple(sorted(result.findings, key=report_order)), warnings=tuple(warnings),
+                    tool_version=__version__, generated_at="stamp")
+    outcome = apply_policy(report, policy)
+    expected = io.StringIO()
+    write_report_stream(outcome.report, expected)
+
+    assert done.returncode == outcome.exit_code == 3, done.stderr
+    written = out.read_text()
+    assert STAMP.sub('"generated_at": "-"', written) == STAMP.sub('"generated_at": "-"', expected.getvalue())
+    assert len(outcome.report.findings) > 500 and outcome.suppressed and outcome.expired
+    assert any("broken.yaml" in w for w in outcome.report.warnings)
