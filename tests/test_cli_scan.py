@@ -190,3 +190,21 @@ def test_default_scanners_add_secrets_and_hygiene(env: dict[str, Path], tmp_path
     assert kinds == {"vulnerability", "hygiene"}  # Debian 11 is past its end of life: LSH-IMG-EOL
     done = lashing("image", str(env["rootfs"]), "--scanners", "vuln,rootkit", cache=env["cache"])
     assert done.returncode == 2 and "rootkit" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["sbom", "image"])
+def test_unknown_format_fails_before_reading_the_image(tmp_path: Path, command: str) -> None:
+    """The writer is imported during the scan, but its name is checked before any layer is read."""
+    from craft import LayerSpec, Member, build_docker_archive
+
+    archive = tmp_path / "img.tar"
+    build_docker_archive(archive, [LayerSpec([Member("etc/os-release", b"ID=debian\nVERSION_ID=12\n")])])
+    cache = tmp_path / "cache"
+    done = lashing(command, str(archive), "--format", "bogus", cache=cache)
+    assert done.returncode == 2
+    assert "unknown report format 'bogus'" in done.stderr and "Traceback" not in done.stderr
+    assert not (cache / "layers.sqlite").exists()  # nothing was scanned (no layer cache opened)
+    ok = lashing(command, str(archive), "--format", "json", "--scanners", "secret", cache=cache) \
+        if command == "image" else lashing(command, str(archive), "--format", "cyclonedx", cache=cache)
+    assert ok.returncode == 0, ok.stderr
+    assert (cache / "layers.sqlite").exists()

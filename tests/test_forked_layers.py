@@ -193,3 +193,28 @@ def test_no_fork_while_another_thread_runs(tmp_path: Path, fork_everything: list
         other.join()
     assert fork_everything == []
     assert len(result.inventory.packages) == 41
+
+
+def test_while_reading_runs_once_while_layers_are_read(tmp_path: Path, fork_everything: list[str]) -> None:
+    """The caller's own work (the CLI imports its report writer) overlaps the reading: it runs after the
+    forked child started and before its answer is taken, once per scan, also when everything is cached."""
+    path = tmp_path / "img.tar"
+    build_docker_archive(path, _layers())
+    calls: list[tuple[int, int]] = []
+    real_result = forked.ForkedLayer.result
+
+    def result(self: forked.ForkedLayer) -> object:
+        calls.append((len(fork_everything), -1))
+        return real_result(self)
+
+    cache = LayerCache(tmp_path / "c.sqlite")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(forked.ForkedLayer, "result", result)
+        with open_target(str(path)) as source:
+            mark = lambda: calls.append((len(fork_everything), 1))  # noqa: E731
+            analyze_image(source, [Lister()], cache=cache, while_reading=mark)
+    assert calls == [(1, 1), (1, -1)]  # child started, then our work, then its answer
+    calls.clear()
+    with open_target(str(path)) as source:
+        warm = analyze_image(source, [Lister()], cache=cache, while_reading=lambda: calls.append((0, 1)))
+    assert warm.cached_layers == 3 and calls == [(0, 1)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -71,13 +71,16 @@ def scan_inventory(
     analyzers: Sequence[Analyzer] | None = None,
     progress: ProgressHook | None = None,
     scanners: Sequence[str] = (),
+    while_reading: Callable[[], object] | None = None,
 ) -> tuple[Report, ImageAnalysis]:
     """Inventory one image or directory (plus the findings of the chosen scanners' analyzers); returns the
-    Report and the analysis behind it."""
+    Report and the analysis behind it. `while_reading` runs once during the scan (see analyze_image)."""
     options = options or ScanOptions()
     analyzers = list(analyzers) if analyzers is not None else default_catalogers()
     opened = open_target(target, options.platform, options.limits, options.registry)
     if isinstance(opened, DirectoryTarget):
+        if while_reading is not None:
+            while_reading()
         analysis = analyze_directory(opened.path, analyzers, options.limits)
         artifact = ArtifactInfo(name=target, kind="directory")
         config: dict | None = None
@@ -85,7 +88,7 @@ def scan_inventory(
         cache = LayerCache() if options.use_cache else None
         try:
             with opened:
-                analysis = analyze_image(opened, analyzers, cache, progress, options.limits)
+                analysis = analyze_image(opened, analyzers, cache, progress, options.limits, while_reading)
                 artifact = opened.artifact
                 config = opened.config
         finally:
@@ -119,6 +122,7 @@ def load_target(
     analyzers: Sequence[Analyzer] | None = None,
     progress: ProgressHook | None = None,
     scanners: Sequence[str] = (),
+    while_reading: Callable[[], object] | None = None,
 ) -> Report:
     """The inventory Report of an image, directory or existing SBOM file (CycloneDX / SPDX JSON)."""
     path = Path(target)
@@ -126,7 +130,8 @@ def load_target(
         from lashing.sources.sbom import read_sbom
 
         return read_sbom(path)
-    report, _ = scan_inventory(target, options, analyzers, progress=progress, scanners=scanners)
+    report, _ = scan_inventory(target, options, analyzers, progress=progress, scanners=scanners,
+                               while_reading=while_reading)
     return report
 
 

@@ -63,8 +63,13 @@ def analyze_image(
     cache: LayerCache | None = None,
     progress: ProgressHook | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    while_reading: Callable[[], object] | None = None,
 ) -> ImageAnalysis:
-    """Analyze every layer (from the cache when possible) and assemble the image inventory."""
+    """Analyze every layer (from the cache when possible) and assemble the image inventory.
+
+    `while_reading`, when given, is called once on this thread while the layers are read by worker
+    threads and forked processes: work the caller needs next (e.g. importing its report writer) then
+    overlaps the reading instead of following it."""
     signature = analyzer_signature(analyzers)
     found: dict[int, LayerAnalysis] = {}
     for layer in source.layers:
@@ -84,6 +89,8 @@ def analyze_image(
                 layer.index: pool.submit(_analyze_layer, source, layer, analyzers, limits, progress)
                 for layer in threaded
             }
+            if while_reading is not None:
+                while_reading()
             for index, future in futures.items():
                 found[index] = future.result()
                 if cache is not None:

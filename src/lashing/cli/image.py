@@ -53,14 +53,15 @@ def image(
 ) -> None:
     from lashing.pipeline import analyzers_for, load_target, scan_vulnerabilities
     from lashing.policy import apply_policy
-    from lashing.report import get_format
+    from lashing.report import check_format, get_format
 
-    get_format(format)  # unknown formats fail before any work
+    check_format(format)  # unknown formats fail before any work; the writer is imported during the scan
     chosen = parse_scanners(scanners)
     policy = build_policy(severity, exit_code, ignore_unfixed, ignore_file, vex)
     settings = scan_options(platform, username, password, registry_token, insecure, no_cache)
     with layer_progress(progress) as hook:
-        report = load_target(image, settings, analyzers_for(chosen), progress=hook, scanners=chosen)
+        report = load_target(image, settings, analyzers_for(chosen), progress=hook, scanners=chosen,
+                             while_reading=lambda: get_format(format))
     if "vuln" in chosen:
         report = scan_vulnerabilities(report, db)
     outcome = apply_policy(report, policy)

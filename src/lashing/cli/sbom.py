@@ -12,7 +12,7 @@ import typer
 
 from lashing.cli import options
 from lashing.cli.common import layer_progress, output_stream, scan_options
-from lashing.report import get_format
+from lashing.report import check_format, get_format
 
 
 def sbom(
@@ -31,10 +31,12 @@ def sbom(
 ) -> None:
     from lashing.pipeline import load_target
 
-    writer = get_format(format)
+    check_format(format)  # an unknown format fails before any work; its writer is imported during the scan
+    writers = []
     settings = scan_options(platform, username, password, registry_token, insecure, no_cache)
     with layer_progress(progress) as hook:
-        report = load_target(image, settings, progress=hook)
+        report = load_target(image, settings, progress=hook, while_reading=lambda: writers.append(get_format(format)))
+    writer = writers[0] if writers else get_format(format)
     if report.artifact.kind == "sbom":  # an SBOM as input: the vulnerabilities of its packages
         from lashing.cli.common import write_scan
         from lashing.pipeline import scan_vulnerabilities

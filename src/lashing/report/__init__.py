@@ -27,12 +27,17 @@ ALIASES = {"cyclonedx": "cyclonedx-json", "spdx": "spdx-json"}
 FORMATS: tuple[str, ...] = (*_REGISTRY, *ALIASES)
 
 
-def get_format(name: str) -> ReportFormat:
-    """The writer for `name` (a key of FORMATS); raises UsageError for unknown names."""
+def check_format(name: str) -> str:
+    """The registry key of `name` (aliases resolved) without importing its writer; UsageError if unknown."""
     key = ALIASES.get(name, name)
     if key not in _REGISTRY:
         raise UsageError(f"unknown report format {name!r}; choose one of {', '.join(FORMATS)}")
-    module, cls = _REGISTRY[key]
+    return key
+
+
+def get_format(name: str) -> ReportFormat:
+    """The writer for `name` (a key of FORMATS); raises UsageError for unknown names."""
+    module, cls = _REGISTRY[check_format(name)]
     return getattr(importlib.import_module(module), cls)()
 
 
@@ -48,4 +53,4 @@ def load_report(data: bytes | str) -> Report:
     return load(data)
 
 
-__all__ = ["FORMATS", "ReportFormat", "get_format", "load_report", "write_report"]
+__all__ = ["FORMATS", "ReportFormat", "check_format", "get_format", "load_report", "write_report"]
