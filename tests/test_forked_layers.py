@@ -218,3 +218,14 @@ def test_while_reading_runs_once_while_layers_are_read(tmp_path: Path, fork_ever
     with open_target(str(path)) as source:
         warm = analyze_image(source, [Lister()], cache=cache, while_reading=lambda: calls.append((0, 1)))
     assert warm.cached_layers == 3 and calls == [(0, 1)]
+
+
+def test_an_oversized_answer_is_refused_and_the_child_stopped(
+    tmp_path: Path, fork_everything: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(forked, "MAX_ANSWER_BYTES", 4096)  # the big layer's analysis is larger than this
+    path = tmp_path / "img.tar"
+    build_docker_archive(path, _layers(big_files=400))
+    with open_target(str(path)) as source, pytest.raises(InvalidImageError, match="answer over 4096 bytes"):
+        analyze_image(source, [Lister()])
+    assert _no_children_left()

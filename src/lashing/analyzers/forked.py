@@ -62,9 +62,11 @@ class ForkedLayer:
     def result(self) -> LayerAnalysis:
         try:
             data = self._read_all()
-        finally:
-            os.close(self._fd)
-            status = self._reap()
+        except BaseException:  # an oversized answer, or Ctrl-C while waiting: stop the child too
+            self.cancel()
+            raise
+        os.close(self._fd)
+        status = self._reap()
         if not data:
             raise InvalidImageError(f"{self.name}: the process analyzing it ended without an answer ({status})")
         try:
