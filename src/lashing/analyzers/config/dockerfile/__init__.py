@@ -14,10 +14,10 @@ line(s) directly above an instruction silences those rule ids (or peer ids) for 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -48,31 +48,71 @@ def load_dockerfile_rules() -> list[dict[str, Any]]:
     return [dict(rule) for rule in _load_rules()]
 
 
+_INSTRUCTION_FIELDS: dict[str, Callable[[Instruction], Any]] = {
+    "cmd": lambda inst: inst.cmd,
+    "args": lambda inst: list(inst.args),
+    "flags": lambda inst: {k: ("" if v is None else v) for k, v in inst.flags},
+    "json_form": lambda inst: inst.json_form,
+    "line": lambda inst: inst.start_line,
+    "original": lambda inst: inst.original,
+}
+_ALL_FIELDS = tuple(_INSTRUCTION_FIELDS)
+_CEL_VARIABLES = ("instruction", "stage", "dockerfile")
+_INSTRUCTION_REF = re.compile(r"\binstruction\b(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*))?")
+
+
+class _Cel(NamedTuple):
+    """A compiled CEL rule and the parts of its variables it can read (only those are built and passed:
+    converting unused values costs the engine more than the evaluation itself)."""
+
+    program: Any
+    variables: frozenset[str]
+    fields: tuple[str, ...]  # of `instruction`
+
+
+def _cel_variables(source: str, program: Any) -> frozenset[str]:
+    """The variables an expression names (per the engine) or whose name is in its text; it cannot
+    observe a variable it never names."""
+    try:
+        named = set(program.variables())
+    except (AttributeError, TypeError):
+        named = set(_CEL_VARIABLES)
+    return frozenset(v for v in _CEL_VARIABLES if v in named or v in source)
+
+
+def _instruction_fields(source: str) -> tuple[str, ...]:
+    """The `instruction` fields an expression selects when every mention is `instruction.<field>`; all
+    fields when it may use the map as a whole (`size(instruction)`, `instruction.exists(...)`, ...)."""
+    fields: set[str] = set()
+    for m in _INSTRUCTION_REF.finditer(source):
+        if m.group(1) not in _INSTRUCTION_FIELDS:
+            return _ALL_FIELDS
+        fields.add(m.group(1))
+    return tuple(f for f in _ALL_FIELDS if f in fields) if fields else _ALL_FIELDS
+
+
 @lru_cache(maxsize=1)
 def _compiled() -> tuple[tuple[dict[str, Any], Any, Any, frozenset[str]], ...]:
-    """(rule, check function, CEL program, the upper-case ids a suppression comment may name) per rule."""
+    """(rule, check function, `_Cel`, the upper-case ids a suppression comment may name) per rule."""
     from lashing.analyzers.config import cel_runtime as cel
 
     out = []
     for rule in _load_rules():
         func = getattr(checks, rule["check"]) if rule.get("check") else None
-        program = cel.compile(rule["cel"]) if rule.get("cel") else None
-        if func is None and program is None:
+        compiled = None
+        if rule.get("cel"):
+            source = str(rule["cel"])
+            program = cel.compile(source)
+            compiled = _Cel(program, _cel_variables(source, program), _instruction_fields(source))
+        if func is None and compiled is None:
             raise ValueError(f"rule {rule.get('id')} has neither check nor cel")
         names = frozenset({rule["id"].upper(), *(a.upper() for a in rule.get("aliases") or ())})
-        out.append((rule, func, program, names))
+        out.append((rule, func, compiled, names))
     return tuple(out)
 
 
-def _instruction_dict(inst: Instruction) -> dict[str, Any]:
-    return {
-        "cmd": inst.cmd,
-        "args": list(inst.args),
-        "flags": {k: ("" if v is None else v) for k, v in inst.flags},
-        "json_form": inst.json_form,
-        "line": inst.start_line,
-        "original": inst.original,
-    }
+def _instruction_dict(inst: Instruction, fields: tuple[str, ...] = _ALL_FIELDS) -> dict[str, Any]:
+    return {name: _INSTRUCTION_FIELDS[name](inst) for name in fields}
 
 
 def _stage_dict(df: Dockerfile, stage: Stage) -> dict[str, Any]:
@@ -92,20 +132,23 @@ def _stage_dict(df: Dockerfile, stage: Stage) -> dict[str, Any]:
     }
 
 
-def _cel_hits(df: Dockerfile, rule: dict[str, Any], program: Any) -> Iterator[Hit]:
+def _cel_hits(df: Dockerfile, rule: dict[str, Any], cel: _Cel) -> Iterator[Hit]:
     kinds = set(rule.get("match") or ())
+    program, uses = cel.program, cel.variables
     for stage in df.stages:
         stage_ctx = None
         for inst in stage.all_instructions():
             if kinds and inst.cmd not in kinds:
                 continue
-            if stage_ctx is None:
-                stage_ctx = _stage_dict(df, stage)
-            variables = {
-                "instruction": _instruction_dict(inst),
-                "stage": stage_ctx,
-                "dockerfile": {"stage_count": len(df.stages)},
-            }
+            variables: dict[str, Any] = {}
+            if "instruction" in uses:
+                variables["instruction"] = _instruction_dict(inst, cel.fields)
+            if "stage" in uses:
+                if stage_ctx is None:
+                    stage_ctx = _stage_dict(df, stage)
+                variables["stage"] = stage_ctx
+            if "dockerfile" in uses:
+                variables["dockerfile"] = {"stage_count": len(df.stages)}
             try:
                 fired = program.execute(variables)
             except (ValueError, RuntimeError, TypeError):
@@ -161,8 +204,8 @@ def scan_parsed(df: Dockerfile) -> list[Finding]:
     silenced = _suppressions(df)
     findings: list[Finding] = []
     seen: set[tuple[str, int]] = set()
-    for rule, func, program, names in _compiled():
-        hits = func(ctx) if func is not None else _cel_hits(df, rule, program)
+    for rule, func, cel, names in _compiled():
+        hits = func(ctx) if func is not None else _cel_hits(df, rule, cel)
         rule_id = rule["id"]
         static = None
         for h in hits:

@@ -113,13 +113,11 @@ def no_healthcheck(ctx: Context) -> Iterator[Hit]:
 
 
 def _repeated(ctx: Context, cmd: str) -> Iterator[Hit]:
-    for stage in ctx.df.stages:
-        seen = 0
-        for inst in stage.instructions:
-            if inst.cmd == cmd:
-                seen += 1
-                if seen > 1:
-                    yield hit(inst, stage, f"{cmd} number {seen} in this stage; only the last one takes effect")
+    counts: dict[int, int] = {}  # stage index -> `cmd` instructions so far
+    for stage, inst in ctx.by_cmd.get(cmd, ()):
+        seen = counts[stage.index] = counts.get(stage.index, 0) + 1
+        if seen > 1:
+            yield hit(inst, stage, f"{cmd} number {seen} in this stage; only the last one takes effect")
 
 
 def multiple_cmd(ctx: Context) -> Iterator[Hit]:
@@ -231,31 +229,52 @@ _NOT_SECRET = re.compile(
     r"|_TIMEOUT|_HEADER|_TYPE|_ENABLED|_REQUIRED|_POLICY|_MIN|_MAX|_VERSION|_LOCATION|_ISSUER|_AUDIENCE)$"
     r"|^(?:PWD|OLDPWD|SECRET_KEY_BASE_DUMMY|GPG_KEY|PUBLIC_KEY|[A-Z_]*PUBLIC_KEY)$"
 )
+# (pattern, label, literals): the pattern can only match where one of its literals occurs, a cheap
+# substring test that spares most values the regex search.
 _SECRET_VALUES = (
-    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{40,}"), "a GitHub token"),
-    (re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}"), "a GitLab token"),
-    (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), "a Slack token"),
-    (re.compile(r"\b(?:sk|rk)_live_[A-Za-z0-9]{20,}"), "a Stripe key"),
-    (re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"), "a Google API key"),
-    (re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), "an npm token"),
-    (re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"), "a private key"),
-    (re.compile(r"[a-z][a-z0-9+.\-]*://[^/\s:@$]+:[^/\s@$]{3,}@[^\s/]+", re.I), "credentials in a URL"),
+    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id", ("AKIA", "ASIA")),
+    (
+        re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{40,}"),
+        "a GitHub token",
+        ("gh", "github_pat_"),
+    ),
+    (re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}"), "a GitLab token", ("glpat-",)),
+    (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), "a Slack token", ("xox",)),
+    (re.compile(r"\b(?:sk|rk)_live_[A-Za-z0-9]{20,}"), "a Stripe key", ("_live_",)),
+    (re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"), "a Google API key", ("AIza",)),
+    (re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), "an npm token", ("npm_",)),
+    (re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"), "a private key", ("PRIVATE KEY-----",)),
+    (
+        re.compile(r"[a-z][a-z0-9+.\-]*://[^/\s:@$]+:[^/\s@$]{3,}@[^\s/]+", re.I),
+        "credentials in a URL",
+        ("://",),
+    ),
 )
 _SECRET_PLACEHOLDER = re.compile(
     r"^(?:|changeme|change-me|xxx+|\*+|<[^>]*>|none|null|false|true|/run/secrets/.*)$", re.I
 )
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
 def secret_name(name: str) -> bool:
-    upper = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).upper().replace("-", "_").replace(".", "_")
+    upper = _CAMEL.sub("_", name).upper().replace("-", "_").replace(".", "_")
     return bool(_SECRET_WORDS.search(upper)) and not _NOT_SECRET.search(upper)
 
 
+_SECRET_HINT = re.compile("|".join(re.escape(literal) for _, _, literals in _SECRET_VALUES for literal in literals))
+
+
 def secret_value(value: str) -> str | None:
-    for rx, label in _SECRET_VALUES:
-        if rx.search(value):
-            return label
+    if not _SECRET_HINT.search(value):
+        return None  # no pattern's literal: none can match
+    for rx, label, literals in _SECRET_VALUES:
+        for literal in literals:
+            if literal in value:
+                if rx.search(value):
+                    return label
+                break
     return None
 
 
@@ -266,27 +285,25 @@ def secrets_in_env(ctx: Context) -> Iterator[Hit]:
             label = secret_value(pair.value or "")
             if label:
                 yield hit(inst, None, f"ARG {pair.key} holds {label}")
-    for stage in ctx.df.stages:
-        for inst in stage.instructions:
-            if inst.cmd not in ("ENV", "ARG", "LABEL"):
-                continue
-            for pair in inst.pairs:
-                label = secret_value(pair.value or "")
-                if label:
-                    yield hit(inst, stage, f"{inst.cmd} {pair.key} holds {label}")
-                    break
-                if inst.cmd == "LABEL" or id(stage) not in final or not secret_name(pair.key):
-                    continue
-                if inst.cmd == "ENV" and _SECRET_PLACEHOLDER.match((pair.value or "").strip()):
-                    continue
-                yield hit(inst, stage, f"{inst.cmd} {pair.key} looks like a secret and stays in the image metadata")
+    for stage, inst in _each(ctx, "ENV", "ARG", "LABEL"):
+        for pair in inst.pairs:
+            label = secret_value(pair.value or "")
+            if label:
+                yield hit(inst, stage, f"{inst.cmd} {pair.key} holds {label}")
                 break
+            if inst.cmd == "LABEL" or id(stage) not in final or not secret_name(pair.key):
+                continue
+            if inst.cmd == "ENV" and _SECRET_PLACEHOLDER.match((pair.value or "").strip()):
+                continue
+            yield hit(inst, stage, f"{inst.cmd} {pair.key} looks like a secret and stays in the image metadata")
+            break
 
 
 _CREDENTIAL_COMMANDS = (
     (("aws", "configure", "set"), re.compile(r"aws_(?:access_key_id|secret_access_key|session_token)", re.I)),
     (("gcloud", "auth", "activate-service-account"), None),
 )
+_CREDENTIAL_TOOLS = frozenset({"docker", "az", "aws", "gcloud"})  # the commands secrets_in_run looks into
 
 
 def secrets_in_run(ctx: Context) -> Iterator[Hit]:
@@ -294,7 +311,8 @@ def secrets_in_run(ctx: Context) -> Iterator[Hit]:
         if run.has_secret_mount:
             continue
         detail = None
-        for c in run.commands:
+        suspects = () if run.names.isdisjoint(_CREDENTIAL_TOOLS) else run.commands
+        for c in suspects:
             argv = c.argv
             if (
                 c.name == "docker"
@@ -306,7 +324,12 @@ def secrets_in_run(ctx: Context) -> Iterator[Hit]:
                 detail = "az login with a password on the command line"
             else:
                 for prefix, rx in _CREDENTIAL_COMMANDS:
-                    if tuple(argv[: len(prefix)]) == prefix and (rx is None or any(rx.search(a) for a in argv)):
+                    if (
+                        argv
+                        and argv[0] == prefix[0]
+                        and tuple(argv[: len(prefix)]) == prefix
+                        and (rx is None or any(rx.search(a) for a in argv))
+                    ):
                         detail = f"{' '.join(prefix)} stores credentials in a layer"
             if detail:
                 break
@@ -328,14 +351,16 @@ _SUBST_PIPE = re.compile(r"\b(?:sh|bash|zsh|ksh|dash|ash)\b[^\n;&|]*(?:<\(|\$\(|
 def curl_pipe_shell(ctx: Context) -> Iterator[Hit]:
     for run in ctx.runs:
         found = None
-        pipelines: dict[int, list[Command]] = {}
-        for c in run.commands:
-            pipelines.setdefault(c.pipeline, []).append(c)
-        for cmds in pipelines.values():
-            downloads = [c.position for c in cmds if c.name in _DOWNLOADERS]
-            if downloads and any(c.name in _INTERPRETERS and c.position > min(downloads) for c in cmds):
-                found = "a downloaded script is piped into an interpreter"
-        if found is None and _SUBST_PIPE.search(run.script):
+        if not run.names.isdisjoint(_DOWNLOADERS):
+            pipelines: dict[int, list[Command]] = {}
+            for c in run.commands:
+                pipelines.setdefault(c.pipeline, []).append(c)
+            for cmds in pipelines.values():
+                downloads = [c.position for c in cmds if c.name in _DOWNLOADERS]
+                if downloads and any(c.name in _INTERPRETERS and c.position > min(downloads) for c in cmds):
+                    found = "a downloaded script is piped into an interpreter"
+        script = run.script
+        if found is None and ("curl" in script or "wget" in script) and _SUBST_PIPE.search(script):
             found = "a downloaded script is run through command substitution"
         if found:
             yield hit(run.inst, run.stage, found)
@@ -357,7 +382,7 @@ def wget_and_curl(ctx: Context) -> Iterator[Hit]:
     for stage in ctx.df.stages:
         used: set[str] = set()
         for run in (r for r in ctx.runs if r.stage is stage):
-            tools = {c.name for c in run.commands if c.name in _DOWNLOADERS}
+            tools = run.names & _DOWNLOADERS
             new = tools - used
             used |= tools
             if len(used) == 2 and new:
@@ -429,8 +454,10 @@ def _curl_insecure(c: Command) -> bool:
 
 
 def _npm_strict_ssl_off(c: Command) -> bool:
+    if c.name not in ("npm", "yarn"):
+        return False
     words = " ".join(c.args).replace("=", " ").split()
-    return c.name in ("npm", "yarn") and "set" in words and "strict-ssl" in words and "false" in words
+    return "set" in words and "strict-ssl" in words and "false" in words
 
 
 _TLS_RUN = (
@@ -461,9 +488,14 @@ _TLS_ENV = {
 }
 
 
+_TLS_NAMES = frozenset({"curl", "wget", "npm", "yarn", "git", "yum", "dnf", "yum-config-manager"})  # and pip*
+
+
 def tls_verify_disabled(ctx: Context) -> Iterator[Hit]:
     for run in ctx.runs:
         for c in run.commands:
+            if c.name not in _TLS_NAMES and not c.name.startswith("pip"):
+                continue
             labels = [label for test, label in _TLS_RUN if test(c)]
             if labels:
                 yield hit(run.inst, run.stage, f"{labels[0]} disables certificate validation")
@@ -471,16 +503,14 @@ def tls_verify_disabled(ctx: Context) -> Iterator[Hit]:
 
 
 def tls_verify_env(ctx: Context) -> Iterator[Hit]:
-    for stage in ctx.df.stages:
-        for inst in stage.instructions:
-            if inst.cmd in ("ENV", "ARG"):
-                bad = [
-                    p.key for p in inst.pairs if p.key.upper() in _TLS_ENV and _TLS_ENV[p.key.upper()](p.value or "")
-                ]
-                if bad:
-                    yield hit(inst, stage, f"{bad[0]} disables certificate validation")
+    for stage, inst in _each(ctx, "ENV", "ARG"):
+        bad = [p.key for p in inst.pairs if p.key.upper() in _TLS_ENV and _TLS_ENV[p.key.upper()](p.value or "")]
+        if bad:
+            yield hit(inst, stage, f"{bad[0]} disables certificate validation")
     for run in ctx.runs:
         for c in run.commands:
+            if not c.assignments and c.name != "export":
+                continue
             pairs = list(c.assignments)
             if c.name == "export":
                 pairs += [tuple(a.split("=", 1)) for a in c.args if "=" in a]  # type: ignore[misc]
@@ -490,8 +520,13 @@ def tls_verify_env(ctx: Context) -> Iterator[Hit]:
                 break
 
 
+_PACKAGE_TOOLS = frozenset({"apk", "apt-get", "apt", "yum", "dnf", "microdnf", "rpm", "zypper"})
+
+
 def unsigned_packages(ctx: Context) -> Iterator[Hit]:
     for run in ctx.runs:
+        if run.names.isdisjoint(_PACKAGE_TOOLS):
+            continue
         for c in run.commands:
             detail = None
             if c.name == "apk" and "--allow-untrusted" in c.args:
@@ -524,6 +559,8 @@ def _apt_yes(call: pk.Invocation) -> bool:
 
 
 def _apt_installs(run: Run) -> list[pk.Invocation]:
+    if "apt-get" not in run.names:
+        return []
     return [c for c in run.calls("apt") if c.tool == "apt-get" and c.sub == "install"]
 
 
@@ -595,6 +632,8 @@ _INSTALLS = {
 
 def update_alone(ctx: Context) -> Iterator[Hit]:
     for run in ctx.runs:
+        if run.names.isdisjoint(_UPDATES):
+            continue  # no apt-get, apt or apk
         calls = run.calls("apt") + run.calls("apk")
         calls.sort(key=lambda c: run.commands.index(c.command))
         pending = None
@@ -607,17 +646,22 @@ def update_alone(ctx: Context) -> Iterator[Hit]:
             yield hit(run.inst, run.stage, f"{pending.tool} update without an install in the same RUN")
 
 
+_UPGRADES = {
+    "apt-get": {"upgrade", "dist-upgrade", "full-upgrade"},
+    "apt": {"upgrade", "dist-upgrade", "full-upgrade"},
+    "yum": {"update", "upgrade", "distro-sync"},
+    "dnf": {"update", "upgrade", "distro-sync", "upgrade-minimal"},
+    "microdnf": {"update", "upgrade"},
+    "zypper": {"update", "up", "dist-upgrade", "dup"},
+    "apk": {"upgrade"},
+}
+
+
 def pkg_upgrade(ctx: Context) -> Iterator[Hit]:
-    subs = {
-        "apt-get": {"upgrade", "dist-upgrade", "full-upgrade"},
-        "apt": {"upgrade", "dist-upgrade", "full-upgrade"},
-        "yum": {"update", "upgrade", "distro-sync"},
-        "dnf": {"update", "upgrade", "distro-sync", "upgrade-minimal"},
-        "microdnf": {"update", "upgrade"},
-        "zypper": {"update", "up", "dist-upgrade", "dup"},
-        "apk": {"upgrade"},
-    }
+    subs = _UPGRADES
     for run in ctx.runs:
+        if run.names.isdisjoint(subs):
+            continue
         for c in run.commands:
             if c.name not in subs:
                 continue
@@ -629,9 +673,10 @@ def pkg_upgrade(ctx: Context) -> Iterator[Hit]:
 
 def apk_no_cache(ctx: Context) -> Iterator[Hit]:
     for run in ctx.runs:
-        if run.cached("/var/cache/apk", "/etc/apk/cache"):
+        calls = run.calls("apk")
+        if not calls or run.cached("/var/cache/apk", "/etc/apk/cache"):
             continue
-        for c in run.calls("apk"):
+        for c in calls:
             if c.sub == "add" and "--no-cache" not in c.options:
                 yield hit(run.inst, run.stage, "apk add without --no-cache")
                 break
@@ -663,11 +708,12 @@ def _stage_env(ctx: Context, stage: Stage, name: str) -> bool:
 
 def pip_cache(ctx: Context) -> Iterator[Hit]:
     for run in ctx.runs:
-        if run.cached("/root/.cache/pip", "/root/.cache") or any(
+        calls = run.calls("pip")
+        if not calls or run.cached("/root/.cache/pip", "/root/.cache") or any(
             "/.cache/pip" in t for t in run.mount_targets("cache")
         ):
             continue
-        for c in run.calls("pip"):
+        for c in calls:
             if c.sub != "install" or "--no-cache-dir" in c.options:
                 continue
             if any(k == "PIP_NO_CACHE_DIR" for k, _ in c.command.assignments) or _stage_env(
@@ -709,6 +755,8 @@ def _rpm_clean(run: Run, tool: str, installs: list[pk.Invocation], cache: str) -
 
 
 def _rpm_installs(run: Run, tool: str) -> list[pk.Invocation]:
+    if tool not in run.names:
+        return []
     return [c for c in run.calls("rpm", tool) if c.sub in _INSTALL_SUBS]
 
 
@@ -739,6 +787,8 @@ def rpm_no_yes(ctx: Context) -> Iterator[Hit]:
             ("dnf", {"-y", "--assumeyes"}),
             ("zypper", {"-n", "--non-interactive", "-y", "--no-confirm"}),
         ):
+            if tool not in run.names:
+                continue
             calls = [
                 c
                 for c in run.calls("rpm", tool)
@@ -762,8 +812,10 @@ def syntax(ctx: Context) -> Iterator[Hit]:
 # ---------------------------------------------------------------- helpers
 
 
-def _each(ctx: Context, *cmds: str) -> Iterator[tuple[Stage, Instruction]]:
-    for stage in ctx.df.stages:
-        for inst in stage.instructions:
-            if inst.cmd in cmds:
-                yield stage, inst
+def _each(ctx: Context, *cmds: str) -> list[tuple[Stage, Instruction]]:
+    """(stage, instruction) for the stages' instructions of the kinds `cmds`, in file order."""
+    if len(cmds) == 1:
+        return ctx.by_cmd.get(cmds[0], [])
+    found = [pair for cmd in cmds for pair in ctx.by_cmd.get(cmd, ())]
+    found.sort(key=lambda pair: pair[1].start_line)  # instructions start on increasing lines
+    return found

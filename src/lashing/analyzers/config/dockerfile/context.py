@@ -42,6 +42,10 @@ class Run:
     shell: tuple[str, ...] = ()
     mounts: list[dict[str, str]] = field(default_factory=list)
     _calls: dict[tuple[str, str], list[pk.Invocation]] = field(default_factory=dict, repr=False, compare=False)
+    names: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.names = frozenset(c.name for c in self.commands)  # for cheap "is there any `x`?" tests
 
     def calls(self, kind: str, tool: str = "") -> list[pk.Invocation]:
         """The package-manager invocations of this RUN (`apt`, `apk`, `pip`, `npm`, or `rpm` with its tool),
@@ -49,7 +53,10 @@ class Run:
         key = (kind, tool)
         found = self._calls.get(key)
         if found is None:
-            found = pk.rpm_calls(self.commands, tool) if kind == "rpm" else _CALLS[kind](self.commands)
+            if kind == "rpm":
+                found = pk.rpm_calls(self.commands, tool) if tool in self.names else []
+            else:
+                found = _CALLS[kind](self.commands)
             self._calls[key] = found
         return found
 
@@ -62,10 +69,14 @@ class Run:
 
     def cached(self, *prefixes: str) -> bool:
         """True when a cache mount covers one of `prefixes` (so no cleanup is needed there)."""
+        if not self.mounts:
+            return False
         targets = [t.rstrip("/") for t in self.mount_targets("cache") if t]
         return any(t == p or t.startswith(p + "/") or p.startswith(t + "/") for t in targets for p in prefixes)
 
     def named(self, *names: str) -> list[Command]:
+        if self.names.isdisjoint(names):
+            return []
         return [c for c in self.commands if c.name in names]
 
 
@@ -90,6 +101,15 @@ class Context:
     def final_chain(self) -> list[Stage]:
         final = self.df.final_stage
         return self.df.ancestry(final) if final is not None else []
+
+    @cached_property
+    def by_cmd(self) -> dict[str, list[tuple[Stage, Instruction]]]:
+        """The stages' instructions (FROM excluded) by keyword, each list in file order."""
+        out: dict[str, list[tuple[Stage, Instruction]]] = {}
+        for stage in self.df.stages:
+            for inst in stage.instructions:
+                out.setdefault(inst.cmd, []).append((stage, inst))
+        return out
 
     @cached_property
     def runs(self) -> list[Run]:
@@ -123,10 +143,11 @@ class Context:
         else:
             text = inst.args[0] if inst.args else ""
             scripts.append(text)
-            stripped = _strip_heredoc_markers(text)
-            lone = not stripped.strip() or stripped.split()[0].rsplit("/", 1)[-1] in SHELLS
-            if inst.heredocs and lone:
-                scripts.extend(h.content for h in inst.heredocs[:1])
+            if inst.heredocs:
+                stripped = _strip_heredoc_markers(text)
+                lone = not stripped.strip() or stripped.split()[0].rsplit("/", 1)[-1] in SHELLS
+                if lone:
+                    scripts.extend(h.content for h in inst.heredocs[:1])
         if not posix:
             return Run(stage, inst, [], False, "\n".join(scripts), False, shell, mounts)
         commands: list[Command] = []

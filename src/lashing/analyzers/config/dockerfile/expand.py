@@ -17,6 +17,7 @@ from collections.abc import Mapping
 MAX_EXPANSION = 64 * 1024
 _NAME_START = re.compile(r"[A-Za-z_]")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_BLANKS = re.compile(r"[ \t\r\n]+")  # what `_lex` splits words on
 
 Env = Mapping[str, str | None]
 
@@ -29,8 +30,15 @@ class _State:
         self.expanded = 0  # characters produced by substitutions so far (bounded by MAX_EXPANSION)
 
 
+def _plain(text: str, env: Env | None, escape: str) -> bool:
+    """True when `_lex` would copy `text` unchanged: no escape, no quote, no `$` to expand."""
+    return escape not in text and "'" not in text and '"' not in text and (env is None or "$" not in text)
+
+
 def split_words(text: str, env: Env | None, escape: str = "\\") -> tuple[list[str], bool]:
     """Split `text` into words as Docker does for COPY/EXPOSE/...; expand variables when `env` is given."""
+    if _plain(text, env, escape):
+        return [word for word in _BLANKS.split(text) if word], False
     state = _State()
     words = _lex(text, env, escape, True, state)
     return words, state.unresolved
@@ -38,6 +46,8 @@ def split_words(text: str, env: Env | None, escape: str = "\\") -> tuple[list[st
 
 def expand_word(text: str, env: Env | None, escape: str = "\\") -> tuple[str, bool]:
     """Process `text` as one word (quotes removed, variables expanded), e.g. WORKDIR or USER."""
+    if _plain(text, env, escape):
+        return text, False
     state = _State()
     words = _lex(text, env, escape, False, state)
     return ("".join(words) if words else ""), state.unresolved

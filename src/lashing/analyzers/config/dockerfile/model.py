@@ -10,7 +10,8 @@ logical line as written (continuations joined, comment lines inside continuation
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,14 @@ class Instruction:
     unresolved: bool = False
     pair_unresolved: tuple[bool, ...] = ()
 
+    @classmethod
+    def quick(cls, **values: Any) -> Instruction:
+        """`Instruction(**values)` without the frozen dataclass's per-field `object.__setattr__` calls
+        (~2 µs, a good share of the parser's time); unnamed fields take their defaults, names are not checked."""
+        inst = object.__new__(cls)
+        inst.__dict__.update(_INSTRUCTION_DEFAULTS, **values)
+        return inst
+
     def flag(self, name: str) -> str | None:
         """The last value of `--name` ("" for a bare `--name`), or None when absent."""
         found = None
@@ -64,6 +73,11 @@ class Instruction:
     def text(self) -> str:
         """Shell-form command text (RUN/CMD/ENTRYPOINT), or the exec-form words joined by spaces."""
         return " ".join(self.args)
+
+
+_INSTRUCTION_DEFAULTS = {f.name: f.default for f in fields(Instruction) if f.default is not MISSING}
+if any(f.default_factory is not MISSING for f in fields(Instruction)):  # quick() could not fill them
+    raise TypeError("Instruction.quick() supports plain defaults only; update it with the new field")
 
 
 @dataclass(frozen=True)

@@ -211,6 +211,8 @@ def is_pip(name: str) -> bool:
 def pip_calls(commands: list[Command]) -> list[Invocation]:
     out = []
     for c in commands:
+        if not c.name.startswith(("pip", "python")):
+            continue  # neither pattern can match
         if _PIP.match(c.name) or (_PYTHON.match(c.name) and "-m" in c.args and "pip" in c.args):
             out.append(invocation(c, "pip", PIP_VALUE_OPTS))
     return out

@@ -39,10 +39,10 @@ PLATFORM_ARGS = (
 )  # fmt: skip
 
 _DIRECTIVE = re.compile(r"^\s*#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
-_COMMENT = re.compile(r"^\s*#")
 _KEYWORD = re.compile(r"^\s*(\S+)(?:\s+(.*))?$", re.S)
 _HEREDOC = re.compile(r"<<(-?)\s*(?:\"([^\"\s]+)\"|'([^'\s]+)'|([A-Za-z0-9_][A-Za-z0-9_.\-]*))")
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9\-_.]*$")
+_BLANKS = re.compile(r"[ \t\r\n]+")  # what `_raw_words` splits on
 
 
 @dataclass
@@ -51,6 +51,7 @@ class _Logical:
     end: int
     text: str
     heredocs: list[Heredoc] = field(default_factory=list)
+    keyword: re.Match[str] | None = None  # `_KEYWORD` matched on `text`, once
 
 
 def decode(content: bytes | str) -> tuple[str, list[ParseWarning]]:
@@ -103,11 +104,6 @@ def _directives(lines: list[str], warnings: list[ParseWarning]) -> tuple[list[tu
     return directives, escape, index
 
 
-def _continues(line: str, escape: str) -> bool:
-    stripped = line.rstrip(" \t")
-    return stripped.endswith(escape)
-
-
 def _logical_lines(
     lines: list[str], first: int, escape: str, comments: list[tuple[int, str]], warnings: list[ParseWarning]
 ) -> list[_Logical]:
@@ -116,11 +112,12 @@ def _logical_lines(
     n = len(lines)
     while i < n:
         line = lines[i]
-        if not line.strip():
+        stripped = line.lstrip()
+        if not stripped:
             i += 1
             continue
-        if _COMMENT.match(line):
-            comments.append((i + 1, line.strip()))
+        if stripped[0] == "#":
+            comments.append((i + 1, stripped.rstrip()))
             i += 1
             continue
         if len(out) >= MAX_INSTRUCTIONS:
@@ -131,8 +128,9 @@ def _logical_lines(
         size = 0
         while True:
             line = lines[i]
-            cont = _continues(line, escape)
-            piece = line.rstrip(" \t")[:-1] if cont else line
+            trimmed = line.rstrip(" \t")
+            cont = trimmed.endswith(escape)
+            piece = trimmed[:-1] if cont else line
             if size + len(piece) <= MAX_LINE:
                 parts.append(piece)
                 size += len(piece)
@@ -143,7 +141,7 @@ def _logical_lines(
             if not cont:
                 break
             # inside a continuation: comment lines and empty lines are dropped, as BuildKit does
-            while i < n and (not lines[i].strip() or _COMMENT.match(lines[i])):
+            while i < n and (not (stripped := lines[i].lstrip()) or stripped[0] == "#"):
                 i += 1
             if i >= n:
                 break
@@ -180,8 +178,8 @@ def _heredoc_markers(text: str) -> list[tuple[str, bool, bool]]:
 
 
 def _attach_heredocs(logical: _Logical, lines: list[str], i: int, warnings: list[ParseWarning]) -> int:
-    m = _KEYWORD.match(logical.text)
-    if not m:
+    m = logical.keyword = _KEYWORD.match(logical.text)
+    if not m or "<<" not in logical.text:
         return i
     cmd = m.group(1).upper()
     rest = m.group(2) or ""
@@ -268,6 +266,8 @@ def _json_array(text: str) -> list[str] | None:
 
 def _raw_words(text: str, escape: str) -> list[str]:
     """Split on whitespace outside quotes, keeping quotes and escapes for a later `expand_word`."""
+    if escape not in text and "'" not in text and '"' not in text:
+        return [word for word in _BLANKS.split(text) if word]
     words: list[str] = []
     cur: list[str] = []
     quote = ""
@@ -331,17 +331,35 @@ def _pairs(
 
 
 class _Scope:
-    """Variables visible while building a stage: ARG values and ENV, ENV taking precedence."""
+    """Variables visible while building a stage: ARG values and ENV, ENV taking precedence.
 
-    def __init__(self, globals_: dict[str, str | None], env: dict[str, str | None] | None = None) -> None:
+    Change them through `set_arg`/`set_env` only: `mapping()` is cached until the next change.
+    """
+
+    def __init__(
+        self,
+        globals_: dict[str, str | None],
+        env: dict[str, str | None] | None = None,
+        args: dict[str, str | None] | None = None,
+    ) -> None:
         self.globals = globals_
-        self.args: dict[str, str | None] = {}
+        self.args: dict[str, str | None] = dict(args or {})
         self.env: dict[str, str | None] = dict(env or {})
+        self._merged: dict[str, str | None] | None = None
 
     def mapping(self) -> dict[str, str | None]:
-        merged = dict(self.args)
-        merged.update(self.env)
-        return merged
+        """ARGs overlaid with ENV; shared between calls, so callers must not modify it."""
+        if self._merged is None:
+            self._merged = {**self.args, **self.env}
+        return self._merged
+
+    def set_arg(self, key: str, value: str | None) -> None:
+        self.args[key] = value
+        self._merged = None
+
+    def set_env(self, key: str, value: str | None) -> None:
+        self.env[key] = value
+        self._merged = None
 
 
 def parse_image_ref(text: str, unresolved: bool = False) -> ImageRef:
@@ -434,7 +452,7 @@ def _make(
         if env is None and has_variable(body):
             unresolved = True
         args = tuple(words)
-    return Instruction(
+    return Instruction.quick(
         cmd=cmd,
         raw=raw,
         args=args,
@@ -471,7 +489,7 @@ def _build(
             stage_env.append(dict(scope.env) if scope is not None else {})
 
     for logical in logicals:
-        m = _KEYWORD.match(logical.text)
+        m = logical.keyword
         if not m:
             continue
         word = m.group(1)
@@ -482,8 +500,7 @@ def _build(
             continue
         if cmd == "FROM":
             close()
-            scope_globals = _Scope(global_vals)
-            scope_globals.args = dict(global_vals)
+            scope_globals = _Scope(global_vals, args=global_vals)
             inst = _make(cmd, rest, logical, scope_globals, escape, warnings)
             image = inst.args[0] if inst.args else ""
             name = ""
@@ -549,12 +566,12 @@ def _build(
         if cmd == "ARG":
             for pair, unknown in zip(inst.pairs, inst.pair_unresolved, strict=False):
                 if pair.value is None and pair.key in scope.globals:
-                    scope.args[pair.key] = scope.globals[pair.key]
+                    scope.set_arg(pair.key, scope.globals[pair.key])
                 else:
-                    scope.args[pair.key] = None if unknown else pair.value
+                    scope.set_arg(pair.key, None if unknown else pair.value)
         elif cmd == "ENV":
             for pair, unknown in zip(inst.pairs, inst.pair_unresolved, strict=False):
-                scope.env[pair.key] = None if unknown else pair.value
+                scope.set_env(pair.key, None if unknown else pair.value)
         current["instructions"].append(inst)
     close()
     if not stages and logicals:

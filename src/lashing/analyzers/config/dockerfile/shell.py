@@ -14,18 +14,25 @@ from dataclasses import dataclass, field
 MAX_SCRIPT = 256 * 1024
 MAX_DEPTH = 4
 
+# The script's tokens, in this order of preference; `findall` (no match objects) returns the texts and
+# `parse_script` tells the kinds apart by their text (every character belongs to exactly one token).
 _TOKEN = re.compile(
     r"""
-    (?P<ws>[ \t\r]+|\\\n)
-  | (?P<nl>\n)
-  | (?P<redir>[0-9]*(?:>>|&>>|&>|>&|<&|>\||<<<|<>|>|<)(?:&[0-9-]+)?)
-  | (?P<op>&&|\|\||;;|\|&|[;&|()])
-  | (?P<word>(?:[^\s'"\\;&|()<>`$]+|'[^']*'|"(?:[^"\\]|\\.)*"|\\.|`[^`]*`|\$\((?:[^()]|\([^()]*\))*\)|\$)+)
-  | (?P<junk>.)
+    [ \t\r]+|\\\n                    # whitespace, line continuation
+  | \n                                # newline
+  | [0-9]*(?:>>|&>>|&>|>&|<&|>\||<<<|<>|>|<)(?:&[0-9-]+)?  # redirection
+  | &&|\|\||;;|\|&|[;&|()]           # operator
+  | (?:[^\s'"\\;&|()<>`$]+|'[^']*'|"(?:[^"\\]|\\.)*"|\\.|`[^`]*`|\$\((?:[^()]|\([^()]*\))*\)|\$)+  # word
+  | .                                 # junk: a character no other kind takes
     """,
     re.X | re.S,
 )
+_REDIRECT = re.compile(r"[0-9]*(?:>>|&>>|&>|>&|<&|>\||<<<|<>|>|<)(?:&[0-9-]+)?")
+_REDIRECT_START = frozenset("0123456789<>&")
+_OPERATORS = frozenset({"&&", "||", ";;", "|&", ";", "&", "|", "(", ")"})
+_UNPAIRED = frozenset({"'", '"', "`", "\\"})  # junk when alone: an unclosed quote, a trailing escape
 _ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_DUPLICATE = re.compile(r"&[0-9-]+$")  # `2>&1`: a redirection without a target word
 _KEYWORDS = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "case"})
 _WRAPPERS = frozenset({"nohup", "time", "exec", "command", "builtin", "eatmydata", "nice", "ionice", "chronic"})
 SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh", "mksh", "busybox"})
@@ -103,37 +110,42 @@ def parse_script(script: str, depth: int = 0) -> tuple[list[Command], bool]:
             commands.extend(_simple(words, pipeline, position, depth))
         words = []
 
-    for m in _TOKEN.finditer(script):
-        kind = m.lastgroup
-        text = m.group()
-        if kind == "ws":
+    end = 0
+    for text in _TOKEN.findall(script):
+        start = end
+        end += len(text)
+        first = text[0]
+        if first in " \t\r" or text == "\\\n":  # whitespace
             at_word_start = True
             continue
-        if kind == "word" or kind == "junk":
-            if at_word_start and text.startswith("#"):
+        # A text the regex can read as an earlier kind is of that kind (the regex tries them in order).
+        redirect = first in _REDIRECT_START and _REDIRECT.fullmatch(text) is not None
+        if not redirect and text != "\n" and text not in _OPERATORS:  # a word, or junk
+            if at_word_start and first == "#":
                 # comment up to the end of the line: skip by consuming until newline
-                end = script.find("\n", m.end())
-                skip_until = len(script) if end < 0 else end
-            if skip_until > m.start():
+                newline = script.find("\n", end)
+                skip_until = len(script) if newline < 0 else newline
+            if skip_until > start:
                 continue
             if skip_next:
                 skip_next = False
                 at_word_start = False
                 continue
-            if kind == "junk" and words and not at_word_start:
+            junk = len(text) == 1 and (text in _UNPAIRED or text.isspace())
+            if junk and words and not at_word_start:
                 words[-1] += text
             else:
                 words.append(text)
             at_word_start = False
             continue
-        if skip_until > m.start():
+        if skip_until > start:
             continue
         at_word_start = True
-        if kind == "redir":
-            if not re.search(r"&[0-9-]+$", text):
+        if redirect:
+            if not _DUPLICATE.search(text):
                 skip_next = True
             continue
-        if kind == "nl" or text in (";", "&&", "||", "&", ";;", "(", ")"):
+        if text == "\n" or text in (";", "&&", "||", "&", ";;", "(", ")"):
             flush()
             pipeline += 1
             position = 0
@@ -147,7 +159,7 @@ def parse_script(script: str, depth: int = 0) -> tuple[list[Command], bool]:
 
 
 def _simple(words: list[str], pipeline: int, position: int, depth: int) -> list[Command]:
-    raw = list(words)
+    raw = words  # the caller starts a new list after each command
     argv = [unquote(w) for w in words]
     sudo = False
     assignments: list[tuple[str, str]] = []
@@ -159,7 +171,7 @@ def _simple(words: list[str], pipeline: int, position: int, depth: int) -> list[
             if word in ("for", "select", "case"):
                 return []
             i += 1
-        elif _ASSIGN.match(raw[i]):
+        elif "=" in raw[i] and _ASSIGN.match(raw[i]):
             key, _, value = word.partition("=")
             assignments.append((key, value))
             i += 1

@@ -1,0 +1,78 @@
+"""The Dockerfile analyzer's shortcuts (CPU savings) must not change what it reads or reports."""
+
+from __future__ import annotations
+
+import pytest
+
+from lashing.analyzers.config.dockerfile import _instruction_dict, _instruction_fields, parse_dockerfile
+from lashing.analyzers.config.dockerfile.checks import secret_value
+from lashing.analyzers.config.dockerfile.expand import expand_word, split_words
+from lashing.analyzers.config.dockerfile.model import Instruction, KeyValue
+from lashing.analyzers.config.dockerfile.shell import parse_script
+
+
+def test_quick_instruction_equals_the_constructor():
+    values = {"cmd": "ENV", "raw": "ENV A=1", "args": ("A=1",), "start_line": 3, "end_line": 3,
+              "original": "A=1", "pairs": (KeyValue("A", "1"),), "pair_unresolved": (False,)}  # fmt: skip
+    quick, slow = Instruction.quick(**values), Instruction(**values)  # type: ignore[arg-type]
+    assert quick == slow and hash(quick) == hash(slow) and repr(quick) == repr(slow)
+    with pytest.raises(AttributeError):
+        quick.cmd = "RUN"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("source", "fields"),
+    [
+        ('instruction.args.exists(p, p == "22")', ("args",)),
+        ("!instruction.json_form && size(instruction.args) > 0", ("args", "json_form")),
+        ("size(instruction) > 1", None),  # the map as a whole: every field
+        ('instruction.exists(k, k == "cmd")', None),
+        ('instruction["cmd"] == "RUN"', None),
+        ("instruction.?args", None),
+        ("my_instruction.cmd", None),
+    ],
+)
+def test_cel_gets_every_field_it_may_read(source, fields):
+    assert _instruction_fields(source) == (fields or tuple(_instruction_dict(Instruction("RUN", "", ()))))
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "echo a 2>&1 >/dev/null | sh",
+        "echo 'unclosed",
+        'a "b',
+        "x \\",
+        "a\x0bb",
+        "a`b",
+        "#c\nd; e & f |& g",
+        "3<&- cmd <<< word",
+        "a \\\n b && (c || d)",
+    ],
+)
+def test_shell_tokens_keep_their_kinds(script):
+    commands, _ = parse_script(script)
+    assert all(c.argv for c in commands)
+
+
+def test_shell_reads_redirections_junk_and_comments():
+    commands, pipe = parse_script("curl -k x 2>&1 >/dev/null | sh # not | a pipe\necho 'a")
+    assert pipe and [c.argv for c in commands] == [["curl", "-k", "x"], ["sh"], ["echo", "", "a"]]  # lone quote
+    assert [c.words for c in parse_script("a\x0bb")[0]] == [["a\x0b", "b"]]  # junk joins the word before it
+
+
+def test_plain_words_take_the_fast_path_with_the_same_result():
+    assert split_words("a  b\tc\u00a0d", None) == (["a", "b", "c\u00a0d"], False)
+    assert expand_word("plain", {"X": "1"}) == ("plain", False)
+    assert expand_word("$X", {"X": "1"}) == ("1", False)
+
+
+def test_secret_hint_does_not_hide_secrets():
+    assert secret_value("curl https://user:secret@example.com/x") == "credentials in a URL"
+    assert secret_value("AKIA" + "A" * 16) == "an AWS access key id"
+    assert secret_value("apt-get install -y curl") is None
+
+
+def test_scope_cache_sees_later_arg_and_env():
+    df = parse_dockerfile("FROM alpine\nARG A=1\nWORKDIR /$A\nENV A=2\nWORKDIR /$A\nARG B\nUSER $B\n")
+    assert [i.args for i in df.stages[0].instructions if i.cmd in ("WORKDIR", "USER")] == [("/1",), ("/2",), ("",)]
