@@ -75,6 +75,20 @@ def fork_everything(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return started
 
 
+def _archive(tmp_path: Path, big_files: int = 40, tamper: tuple[bytes, bytes, int] | None = None) -> Path:
+    """The test image as a docker-archive; `tamper` = (member name, bytes after it, offset): the byte
+    at that offset from the first such bytes after the member's name is changed."""
+    path = tmp_path / "img.tar"
+    build_docker_archive(path, _layers(big_files))
+    if tamper is not None:
+        member, after, offset = tamper
+        raw = bytearray(path.read_bytes())
+        at = raw.find(after, raw.find(member) + 512) + offset
+        raw[at] ^= 0xFF
+        path.write_bytes(bytes(raw))
+    return path
+
+
 def _no_children_left() -> bool:
     try:
         os.waitpid(-1, os.WNOHANG)
@@ -111,12 +125,7 @@ def test_forked_layers_give_the_threaded_answer(tmp_path: Path, fork_everything:
 
 
 def test_a_tampered_forked_layer_fails_with_the_digest_error(tmp_path: Path, fork_everything: list[str]) -> None:
-    path = tmp_path / "img.tar"
-    build_docker_archive(path, _layers())
-    raw = bytearray(path.read_bytes())
-    at = raw.find(b"usr/share/blob7")
-    raw[at + 5000] ^= 0xFF  # inside a skipped file's data of the big layer
-    path.write_bytes(bytes(raw))
+    path = _archive(tmp_path, tamper=(b"usr/share/blob7", b"", 5000))  # a skipped file's data, big layer
     cache = LayerCache(tmp_path / "c.sqlite")
     with open_target(str(path)) as source:
         diff_id = source.layers[0].diff_id
@@ -128,16 +137,14 @@ def test_a_tampered_forked_layer_fails_with_the_digest_error(tmp_path: Path, for
 
 
 def test_a_limit_hit_in_a_child_keeps_its_class(tmp_path: Path, fork_everything: list[str]) -> None:
-    path = tmp_path / "img.tar"
-    build_docker_archive(path, _layers())
+    path = _archive(tmp_path)
     with open_target(str(path)) as source, pytest.raises(LimitExceededError, match="more than 10 members"):
         analyze_image(source, [Lister()], limits=Limits(max_members=10))
     assert _no_children_left()
 
 
 def test_a_child_that_dies_is_a_one_line_error(tmp_path: Path, fork_everything: list[str]) -> None:
-    path = tmp_path / "img.tar"
-    build_docker_archive(path, _layers())
+    path = _archive(tmp_path)
     with open_target(str(path)) as source, pytest.raises(InvalidImageError) as info:
         analyze_image(source, [DiesInChild()])
     assert str(info.value) == "layer 0: the process analyzing it ended without an answer (killed by signal 9)"
@@ -155,8 +162,7 @@ def test_an_unexpected_error_in_a_child_names_the_layer(
         return real(source, layer, *args)
 
     monkeypatch.setattr(image_mod, "_analyze_layer", broken)
-    path = tmp_path / "img.tar"
-    build_docker_archive(path, _layers())
+    path = _archive(tmp_path)
     expected = r"^layer 0: analysis failed \(RuntimeError: boom\)$"
     with open_target(str(path)) as source, pytest.raises(InvalidImageError, match=expected):
         analyze_image(source, [Lister()])
@@ -164,13 +170,7 @@ def test_an_unexpected_error_in_a_child_names_the_layer(
 
 
 def test_a_failing_threaded_layer_stops_the_forked_one(tmp_path: Path, fork_everything: list[str]) -> None:
-    path = tmp_path / "img.tar"
-    build_docker_archive(path, _layers())
-    raw = bytearray(path.read_bytes())
-    at = raw.find(b"app/b.pkg")
-    data_at = raw.find(b"2.0", at + 512)
-    raw[data_at] = ord("9")  # layer 2's file content: its digest fails on this process's thread
-    path.write_bytes(bytes(raw))
+    path = _archive(tmp_path, tamper=(b"app/b.pkg", b"2.0", 0))  # layer 2's file: fails on this process's thread
     with open_target(str(path)) as source, pytest.raises(DigestMismatchError, match="layer 2"):
         analyze_image(source, [Lister()])
     assert fork_everything == ["layer 0"]
@@ -180,8 +180,7 @@ def test_a_failing_threaded_layer_stops_the_forked_one(tmp_path: Path, fork_ever
 def test_no_fork_while_another_thread_runs(tmp_path: Path, fork_everything: list[str]) -> None:
     import threading
 
-    path = tmp_path / "img.tar"
-    build_docker_archive(path, _layers())
+    path = _archive(tmp_path)
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
@@ -198,8 +197,7 @@ def test_no_fork_while_another_thread_runs(tmp_path: Path, fork_everything: list
 def test_while_reading_runs_once_while_layers_are_read(tmp_path: Path, fork_everything: list[str]) -> None:
     """The caller's own work (the CLI imports its report writer) overlaps the reading: it runs after the
     forked child started and before its answer is taken, once per scan, also when everything is cached."""
-    path = tmp_path / "img.tar"
-    build_docker_archive(path, _layers())
+    path = _archive(tmp_path)
     calls: list[tuple[int, int]] = []
     real_result = forked.ForkedLayer.result
 
@@ -224,8 +222,7 @@ def test_an_oversized_answer_is_refused_and_the_child_stopped(
     tmp_path: Path, fork_everything: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(forked, "MAX_ANSWER_BYTES", 4096)  # the big layer's analysis is larger than this
-    path = tmp_path / "img.tar"
-    build_docker_archive(path, _layers(big_files=400))
+    path = _archive(tmp_path, big_files=400)
     with open_target(str(path)) as source, pytest.raises(InvalidImageError, match="answer over 4096 bytes"):
         analyze_image(source, [Lister()])
     assert _no_children_left()
