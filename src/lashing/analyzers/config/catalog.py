@@ -15,6 +15,7 @@ import yaml
 
 from lashing.errors import LashingError
 from lashing.model import Severity
+from lashing.yamlload import safe_load
 
 RULES_PACKAGE = "lashing.analyzers.config"
 _REQUIRED = ("id", "title", "severity", "applies_to")
@@ -86,7 +87,7 @@ def load_catalog() -> tuple[Rule, ...]:
         if not entry.name.endswith((".yaml", ".yml")):
             continue
         try:
-            data = yaml.load(entry.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            data = safe_load(entry.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise CatalogError(f"rule catalog {entry.name} is not valid YAML: {exc}") from None
         for raw in data or []:

@@ -11,6 +11,7 @@ import yaml
 
 from lashing.errors import LashingError
 from lashing.model import Finding, FindingKind, Location, Severity
+from lashing.yamlload import safe_load
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Check:
 
 def parse_checks(text: str) -> dict[str, Check]:
     try:
-        doc = yaml.safe_load(text)
+        doc = safe_load(text)
         checks = {}
         for item in doc["checks"]:
             check = Check(

@@ -18,11 +18,11 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
 import yara_x
 
 from lashing.errors import LashingError
 from lashing.model import Severity
+from lashing.yamlload import safe_load
 
 DEFAULT_BEFORE = 128
 DEFAULT_AFTER = 512
@@ -201,7 +201,7 @@ def _rule(doc: Mapping[str, Any]) -> Rule:
 
 def parse_catalog(text: str) -> Catalog:
     """Build a Catalog from the YAML text of a rule file."""
-    doc = yaml.safe_load(text)
+    doc = safe_load(text)
     if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
         raise RuleError("a secret rule file is a mapping with a `rules` list")
     rules = [_rule(r) for r in doc["rules"]]

@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from lashing.errors import UsageError
 from lashing.model import Finding, Report
+from lashing.yamlload import safe_load
 
 FRAMEWORKS = ("cis", "nsa")
 PASS, FAIL, MANUAL = "pass", "fail", "manual"
@@ -69,7 +68,7 @@ def load_framework(name: str) -> Framework:
     if name not in FRAMEWORKS:
         raise UsageError(f"unknown compliance framework {name!r}; choose one of {', '.join(FRAMEWORKS)}")
     text = (resources.files(__package__) / f"{name}.yaml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text)
+    raw = safe_load(text)
     controls = tuple(Control(str(c["id"]), str(c["title"]), str(c.get("scope") or ""),
                              tuple(str(r) for r in c.get("rules") or ())) for c in raw["controls"])
     return Framework(str(raw["id"]), str(raw["title"]), str(raw.get("alias_prefix") or ""), controls)

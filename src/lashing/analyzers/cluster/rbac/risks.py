@@ -8,8 +8,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from lashing.analyzers.cluster.rbac.model import (
     ANONYMOUS,
     CLUSTER,
@@ -23,6 +21,7 @@ from lashing.analyzers.cluster.rbac.resolve import RbacIndex
 from lashing.analyzers.config.kubernetes import POD_TEMPLATES
 from lashing.model import Finding, FindingKind, Location, Severity
 from lashing.sources.cluster.snapshot import ClusterSnapshot, KubeObject
+from lashing.yamlload import safe_load
 
 # Roles meant for everyone: the config rule's three, plus the OIDC discovery role the Kubernetes documentation
 # suggests binding to system:unauthenticated (it serves the issuer's public keys only).
@@ -83,7 +82,7 @@ def load_risks() -> tuple[Risk, ...]:
     """The risk catalogue, in file order."""
     text = resources.files("lashing.analyzers.cluster.rbac").joinpath("risks.yaml").read_text(encoding="utf-8")
     out = []
-    for raw in yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    for raw in safe_load(text):
         patterns = tuple(Pattern(_tuple(p.get("verbs")), _tuple(p.get("apiGroups")), _tuple(p.get("resources")))
                          for p in raw.get("any") or ())
         out.append(Risk(raw["id"], raw["title"], Severity.parse(raw["severity"]), raw.get("description", ""),

@@ -19,9 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import yaml
-
 from lashing.model import Finding, FindingKind, Location, Severity
+from lashing.yamlload import safe_load
 
 from . import checks
 from .context import Context, Hit, hit
@@ -37,7 +36,7 @@ _ID_TOKEN = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 
 @lru_cache(maxsize=1)
 def _load_rules() -> tuple[dict[str, Any], ...]:
-    data = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8")) or []
+    data = safe_load(RULES_FILE.read_text(encoding="utf-8")) or []
     return tuple(
         rule for rule in data if isinstance(rule, dict) and rule.get("applies_to", "dockerfile") == "dockerfile"
     )
