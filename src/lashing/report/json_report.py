@@ -179,14 +179,29 @@ def finding_json_parts(finding: Finding) -> tuple[str, ...]:
     return head, _location_json(finding.location), middle, _extra_json(finding.extra), tail
 
 
+_EXTRAS: dict[tuple[Any, ...], str] = {}  # a config scan's extras repeat per container: resource, source, name
+
+
 def _extra_json(extra: Any) -> str:
     if not extra:
         return "{}"
     try:
-        return "{\n        " + ",\n        ".join(_encode_str(k) + ": " + _encode_str(v) for k, v in extra.items()) \
+        key = tuple(extra.items())
+        found = _EXTRAS.get(key)
+    except TypeError:  # an unhashable value
+        key, found = (), None
+    if found is not None:
+        return found
+    try:
+        text = "{\n        " + ",\n        ".join(_encode_str(k) + ": " + _encode_str(v) for k, v in extra.items()) \
             + "\n      }"
     except TypeError:  # a value that is not text
         return _nested(dict(extra), 6)
+    if key:
+        if len(_EXTRAS) >= _TEMPLATE_LIMIT:
+            _EXTRAS.clear()
+        _EXTRAS[key] = text
+    return text
 
 
 def _nested(value: Any, depth: int = 2) -> str:
