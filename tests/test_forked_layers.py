@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from craft import LayerSpec, Member, build_docker_archive, build_oci_layout
 from lashing.analyzers.image import analyze_image
 from lashing.analyzers.interface import AnalysisInput, AnalysisResult, Analyzer, FileInfo
 from lashing.cache.layer_cache import LayerCache
-from lashing.errors import DigestMismatchError, InvalidImageError, LimitExceededError
+from lashing.errors import DigestMismatchError, InvalidImageError, LashingError, LimitExceededError
 from lashing.model import Package, PackageType
 from lashing.sources.image.detect import open_target
 from lashing.sources.image.interface import Limits
@@ -65,14 +66,23 @@ def fork_everything(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     started: list[str] = []
     real = forked.ForkedLayer.__init__
 
-    def spy(self: forked.ForkedLayer, name: str, work: object) -> None:
+    def spy(self: forked.ForkedLayer, name: str, *args: object) -> None:
         started.append(name)
-        real(self, name, work)  # type: ignore[arg-type]
+        real(self, name, *args)  # type: ignore[arg-type]
 
+    _wait_for_one_thread()
     monkeypatch.setattr(image_mod, "FORK_MIN_BYTES", 0)
-    monkeypatch.setattr(image_mod.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(image_mod, "_usable_cores", lambda: 2)
     monkeypatch.setattr(forked.ForkedLayer, "__init__", spy)
     return started
+
+
+def _wait_for_one_thread() -> None:
+    """Threads of earlier tests can still be listed by the kernel for a moment after they were joined."""
+    deadline = time.monotonic() + 5
+    while not forked.can_fork() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert forked.can_fork(), os.listdir("/proc/self/task")
 
 
 def _archive(tmp_path: Path, big_files: int = 40, tamper: tuple[bytes, bytes, int] | None = None) -> Path:
@@ -151,9 +161,11 @@ def test_a_child_that_dies_is_a_one_line_error(tmp_path: Path, fork_everything: 
     assert _no_children_left()
 
 
-def test_an_unexpected_error_in_a_child_names_the_layer(
+def test_an_unexpected_error_in_a_child_is_an_internal_error_naming_the_layer(
     tmp_path: Path, fork_everything: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A bug in a child is not blamed on the image: ChildError (an internal error, as on a thread), with
+    the child's traceback in its message."""
     real = image_mod._analyze_layer
 
     def broken(source, layer, *args):  # type: ignore[no-untyped-def]
@@ -163,10 +175,69 @@ def test_an_unexpected_error_in_a_child_names_the_layer(
 
     monkeypatch.setattr(image_mod, "_analyze_layer", broken)
     path = _archive(tmp_path)
-    expected = r"^layer 0: analysis failed \(RuntimeError: boom\)$"
-    with open_target(str(path)) as source, pytest.raises(InvalidImageError, match=expected):
+    with open_target(str(path)) as source, pytest.raises(forked.ChildError) as info:
         analyze_image(source, [Lister()])
+    first, *rest = str(info.value).splitlines()
+    assert first == "layer 0: RuntimeError: boom"
+    assert "Traceback" in rest[0] and any("in broken" in line for line in rest)
+    assert not isinstance(info.value, LashingError)
     assert _no_children_left()
+
+
+class PluginError(LashingError):
+    """A LashingError defined outside lashing.errors (as analyzers' own rule errors are)."""
+
+
+class FailsInChild(Lister):
+    def analyze(self, item: AnalysisInput) -> AnalysisResult | None:
+        if os.getpid() != PARENT:
+            raise PluginError(f"bad rule while reading {item.path}")
+        return super().analyze(item)
+
+
+def test_a_lashing_error_of_another_module_keeps_its_class(tmp_path: Path, fork_everything: list[str]) -> None:
+    path = _archive(tmp_path)
+    with open_target(str(path)) as source, pytest.raises(PluginError, match=r"^bad rule while reading usr/lib/"):
+        analyze_image(source, [FailsInChild()])
+    assert _no_children_left()
+
+
+def test_when_fork_fails_the_layers_go_to_threads(
+    tmp_path: Path, fork_everything: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_more_processes() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    path = _archive(tmp_path)
+    open_fds = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(forked.os, "fork", no_more_processes)
+    with open_target(str(path)) as source:
+        result = analyze_image(source, [Lister()])
+    assert fork_everything == ["layer 0"]  # it was tried
+    assert len(result.inventory.packages) == 41
+    assert len(os.listdir("/proc/self/fd")) == open_fds  # the pipe was closed
+    assert _no_children_left()
+
+
+def test_no_fork_while_a_native_thread_runs() -> None:
+    """Threads the threading module does not know (started by C code, as yara-x's timeout thread) count."""
+    import _thread
+    import threading
+
+    _wait_for_one_thread()
+    started, stop = threading.Event(), threading.Event()
+
+    def native() -> None:
+        started.set()
+        stop.wait()
+
+    _thread.start_new_thread(native, ())
+    started.wait()
+    try:
+        assert threading.active_count() == 1  # invisible to the threading module
+        assert not forked.can_fork()
+    finally:
+        stop.set()
 
 
 def test_a_failing_threaded_layer_stops_the_forked_one(tmp_path: Path, fork_everything: list[str]) -> None:

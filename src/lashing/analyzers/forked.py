@@ -8,8 +8,9 @@ never returns into the caller's stack: it leaves with `os._exit`, so no cleanup,
 atexit hook of the parent runs twice.
 
 Errors keep their meaning: a `LashingError` raised in the child (digest mismatch, limit exceeded,
-corrupt tar) is raised again in the parent with its class and message; any other failure, or a child
-that dies without an answer (killed, out of memory), is an `InvalidImageError` naming the layer.
+corrupt tar) is raised again in the parent with its class and message; a child that dies without an
+answer (killed, out of memory) is an `InvalidImageError` naming the layer; any other exception is a bug,
+raised in the parent as `ChildError` (an internal error, as on a thread) carrying the child's traceback.
 """
 
 from __future__ import annotations
@@ -17,24 +18,31 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import msgspec
 
-from lashing import errors
 from lashing.analyzers.walker import LayerAnalysis
 from lashing.errors import InvalidImageError, LashingError
 
 MAX_ANSWER_BYTES = 1024**3  # a LayerAnalysis this large means something is badly wrong
 
 
+class ChildError(RuntimeError):
+    """An unexpected exception in a layer's analysis process (a bug, not bad input)."""
+
+
 @dataclass(frozen=True)
 class _Answer:
     analysis: LayerAnalysis | None = None
+    error_module: str = ""  # a LashingError's class, to raise it again in the parent
     error_class: str = ""
     error: str = ""
+    trace: str = ""  # the child's traceback, for anything else
 
 
 _ENCODER = msgspec.json.Encoder()
@@ -42,22 +50,42 @@ _DECODER = msgspec.json.Decoder(_Answer)
 
 
 def can_fork() -> bool:
-    """Forking is safe only where fork exists and no other thread runs (its locks would be copied held)."""
-    return hasattr(os, "fork") and threading.active_count() == 1
+    """Forking is safe only where fork exists and no other thread runs (its locks would be copied held).
+    Native threads count too (yara-x starts one for scan timeouts): on Linux they are read from /proc."""
+    if not hasattr(os, "fork"):
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return threading.active_count() == 1
 
 
 class ForkedLayer:
-    """A child process analyzing one layer; `result()` waits for it and returns its LayerAnalysis."""
+    """A child process analyzing one layer; `result()` waits for it and returns its LayerAnalysis.
 
-    def __init__(self, name: str, work: Callable[[], LayerAnalysis]):
+    Raises OSError when the process cannot be started (no pipe or process left): nothing is left open.
+    `close_in_child` are descriptors the child has no use for (earlier children's pipes)."""
+
+    def __init__(self, name: str, work: Callable[[], LayerAnalysis], close_in_child: Sequence[int] = ()):
         self.name = name
         read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: do the work, write the answer, leave
+        try:
+            pid = os.fork()
+        except OSError:
             os.close(read_end)
+            os.close(write_end)
+            raise
+        if pid == 0:  # the child: do the work, write the answer, leave
+            for fd in (read_end, *close_in_child):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
             _child(work, write_end)
         os.close(write_end)
         self._pid, self._fd = pid, read_end
+
+    @property
+    def fd(self) -> int:
+        return self._fd
 
     def result(self) -> LayerAnalysis:
         try:
@@ -75,10 +103,14 @@ class ForkedLayer:
             raise InvalidImageError(f"{self.name}: unreadable answer from its analysis process ({exc})") from None
         if answer.analysis is not None:
             return answer.analysis
-        error_class = getattr(errors, answer.error_class, None)
+        error_class = getattr(sys.modules.get(answer.error_module), answer.error_class, None)
         if isinstance(error_class, type) and issubclass(error_class, LashingError):
-            raise error_class(answer.error)
-        raise InvalidImageError(f"{self.name}: analysis failed ({answer.error})")
+            try:
+                error = error_class(answer.error)
+            except TypeError:  # a constructor that wants more than a message
+                error = LashingError(answer.error)
+            raise error
+        raise ChildError(f"{self.name}: {answer.error}\n{answer.trace}".rstrip())
 
     def cancel(self) -> None:
         """Stop the child (the scan failed elsewhere) and reap it."""
@@ -113,9 +145,9 @@ def _child(work: Callable[[], LayerAnalysis], fd: int) -> None:
         try:
             answer = _Answer(analysis=work())
         except LashingError as exc:
-            answer = _Answer(error_class=type(exc).__name__, error=str(exc))
-        except BaseException as exc:  # reported to the parent, which decides what it means
-            answer = _Answer(error_class=type(exc).__name__, error=f"{type(exc).__name__}: {exc}")
+            answer = _Answer(error_module=type(exc).__module__, error_class=type(exc).__qualname__, error=str(exc))
+        except BaseException as exc:  # a bug (or Ctrl-C): the parent raises it as ChildError
+            answer = _Answer(error=f"{type(exc).__name__}: {exc}", trace=traceback.format_exc())
         data = memoryview(_ENCODER.encode(answer))
         while data:
             data = data[os.write(fd, data) :]

@@ -117,7 +117,7 @@ def _fork_largest(
     """Start a process for each of the largest layers, one per spare core, leaving the rest (and at
     least one layer) to this process's threads. Only for sources read from local files, and only
     before any thread of ours runs."""
-    cores = os.cpu_count() or 1
+    cores = min(_usable_cores(), MAX_LAYER_WORKERS)
     if not source.forkable_layers or len(missing) < 2 or cores < 2 or not can_fork():
         return {}
     biggest = sorted(missing, key=lambda layer: layer.size or 0, reverse=True)[: min(cores - 1, len(missing) - 1)]
@@ -125,8 +125,20 @@ def _fork_largest(
     for layer in biggest:
         if (layer.size or 0) >= FORK_MIN_BYTES:
             work = partial(_analyze_layer, source, layer, analyzers, limits, None)
-            forked[layer.index] = ForkedLayer(f"layer {layer.index}", work)
+            try:
+                forked[layer.index] = ForkedLayer(f"layer {layer.index}", work, [c.fd for c in forked.values()])
+            except OSError as exc:  # no process or pipe left (a pids limit): the rest go to threads
+                log.debug("cannot fork for layer %d: %s", layer.index, exc)
+                break
     return forked
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. a container's cpuset), else all of them."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _redacted(layer: Layer, analyzers: Sequence[Analyzer]) -> Layer:

@@ -93,7 +93,7 @@ def config(
         with output_stream(output) as stream:
             write_report_stream(replace(report, warnings=(*report.warnings, *gate.warnings())), stream,
                                 ("".join(parts) for _, parts in result.rendered))
-        raise typer.Exit(policy.exit_code if result.rendered else 0)
+        raise typer.Exit(gate.exit_code(bool(result.rendered)))
     outcome = apply_policy(report, policy)
     if fix is not None:  # --- --fix ---
         from lashing.analyzers.config.fix import build_fixes, render_patches, write_fixes

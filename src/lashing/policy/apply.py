@@ -38,7 +38,7 @@ def apply_policy(report: Report, policy: Policy) -> PolicyOutcome:
         expired=gate.expired,
         unused_ignores=gate.unused(),
         warnings=warnings,
-        exit_code=policy.exit_code if kept else 0,
+        exit_code=gate.exit_code(bool(kept)),
     )
 
 
@@ -76,6 +76,10 @@ class PolicyGate:
     def keep(self, finding: Finding) -> Finding | None:
         verdict, item = self.decide(finding)
         return item if verdict == "keep" else None  # type: ignore[return-value]
+
+    def exit_code(self, kept_any: bool) -> int:
+        """The policy's exit code when findings remain, else 0."""
+        return self.policy.exit_code if kept_any else 0
 
     def warnings(self) -> tuple[str, ...]:
         """One warning per expired ignore rule (expired rules never suppress)."""

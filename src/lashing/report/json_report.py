@@ -92,6 +92,8 @@ def write_report_stream(report: Report, stream: IO[str], findings_json: Iterable
     memory stays flat however many findings a scan produced. `findings_json`, when given, are the
     report's findings already encoded by `finding_json` (in report order), written in place of
     `report.findings`."""
+    if findings_json is not None and report.findings:
+        raise ValueError("give the findings either in the report or already encoded, not both")
     head = plain(replace(report, packages=(), findings=()))
     stream.write('{\n  "schema_version": ' + json.dumps(SCHEMA_VERSION))
     for key, value in head.items():
@@ -169,7 +171,8 @@ def finding_json(finding: Finding) -> str:
 
 def finding_json_parts(finding: Finding) -> tuple[str, ...]:
     """`finding_json` in pieces to be joined: the rule's constant pieces are the same string objects for
-    every finding of the rule, so findings held (or pickled) in this form share them."""
+    every finding of the rule, so findings held in this form share them (and one pickle, e.g. a chunk of a
+    scan worker's results, carries each of them once)."""
     if finding.package is not None or not isinstance(finding.location, Location | None):
         return (_finding_json_slow(finding),)
     try:

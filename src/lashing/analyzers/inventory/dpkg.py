@@ -18,7 +18,10 @@ def _import_deb822() -> type:
     deb822 imports charset_normalizer (or chardet) at import time, only to guess the encoding of
     paragraphs given as bytes; every paragraph here is text we decoded ourselves, so the guessers
     are never used and their import (~30 ms, a third of an image scan's cataloger imports) is skipped.
-    A guesser already imported, or imported later by anything else, is left alone.
+    A guesser already imported, or imported later by anything else, is left alone. Two process-wide
+    effects: for the instant of this import another thread importing a guesser would fail (the CLI
+    imports catalogers before starting threads), and deb822 given bytes it cannot decode as UTF-8 warns
+    instead of guessing (nothing in lashing gives it bytes).
     """
     hidden = [name for name in ("charset_normalizer", "chardet") if name not in sys.modules]
     for name in hidden:

@@ -178,6 +178,8 @@ def _heredoc_markers(text: str) -> list[tuple[str, bool, bool]]:
 
 
 def _attach_heredocs(logical: _Logical, lines: list[str], i: int, warnings: list[ParseWarning]) -> int:
+    """Attach the here-documents that follow `logical` (from lines[i:]); returns the next line index.
+    Also keeps the line's keyword match in `logical.keyword`, so the keyword regex runs once per line."""
     m = logical.keyword = _KEYWORD.match(logical.text)
     if not m or "<<" not in logical.text:
         return i
