@@ -297,3 +297,21 @@ def test_an_oversized_answer_is_refused_and_the_child_stopped(
     with open_target(str(path)) as source, pytest.raises(InvalidImageError, match="answer over 4096 bytes"):
         analyze_image(source, [Lister()])
     assert _no_children_left()
+
+
+@pytest.mark.parametrize("layout", ["docker-archive", "oci-layout"])
+def test_only_layers_over_the_size_threshold_are_forked(
+    tmp_path: Path, fork_everything: list[str], monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    """The threshold applies to the stored size: docker save's manifest gives none, so it comes from the
+    archive member (a bug once kept docker-archives from ever forking)."""
+    monkeypatch.setattr(image_mod, "FORK_MIN_BYTES", 200_000)  # the big layer holds 400 kB of random data
+    if layout == "docker-archive":
+        target = _archive(tmp_path)
+    else:
+        target = tmp_path / "layout"
+        build_oci_layout(target, _layers())
+    with open_target(str(target)) as source:
+        assert (source.stored_size(source.layers[0]) or 0) > 200_000
+        analyze_image(source, [Lister()])
+    assert fork_everything == ["layer 0"]

@@ -120,10 +120,11 @@ def _fork_largest(
     cores = min(_usable_cores(), MAX_LAYER_WORKERS)
     if not source.forkable_layers or len(missing) < 2 or cores < 2 or not can_fork():
         return {}
-    biggest = sorted(missing, key=lambda layer: layer.size or 0, reverse=True)[: min(cores - 1, len(missing) - 1)]
+    sizes = {layer.index: source.stored_size(layer) or 0 for layer in missing}
+    biggest = sorted(missing, key=lambda layer: sizes[layer.index], reverse=True)[: min(cores - 1, len(missing) - 1)]
     forked: dict[int, ForkedLayer] = {}
     for layer in biggest:
-        if (layer.size or 0) >= FORK_MIN_BYTES:
+        if sizes[layer.index] >= FORK_MIN_BYTES:
             work = partial(_analyze_layer, source, layer, analyzers, limits, None)
             try:
                 forked[layer.index] = ForkedLayer(f"layer {layer.index}", work, [c.fd for c in forked.values()])

@@ -40,6 +40,12 @@ class BlobStore(ABC):
     @abstractmethod
     def exists(self, name: str) -> bool: ...
 
+    def size(self, name: str) -> int:
+        """The size of the file `name`."""
+        stream, size = self.open(name)
+        stream.close()
+        return size
+
     def read(self, name: str, limit: int, what: str) -> bytes:
         stream, size = self.open(name)
         with stream:
@@ -150,6 +156,9 @@ class TarBlobStore(BlobStore):
             return True
         except InvalidImageError:
             return False
+
+    def size(self, name: str) -> int:
+        return self._member(name).size
 
     def open(self, name: str) -> tuple[IO[bytes], int]:
         member = self._member(name)

@@ -81,6 +81,9 @@ class DockerArchiveSource(ImageSource):
             raise UsageError(f"the archive holds {len(entries)} images: choose one with ARCHIVE:TAG")
         return entries[0]
 
+    def stored_size(self, layer: Layer) -> int | None:
+        return self.store.size(self._layer_names[layer.index])  # docker save lists no layer sizes
+
     def open_layer(self, layer: Layer) -> LayerStream:
         name = self._layer_names[layer.index]
         stream, size = self.store.open(name)

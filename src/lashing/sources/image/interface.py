@@ -52,6 +52,10 @@ class ImageSource(ABC):
     def open_layer(self, layer: Layer) -> LayerStream:
         """Open a layer as a verified, decompressed, size-bounded tar stream."""
 
+    def stored_size(self, layer: Layer) -> int | None:
+        """The layer's size as stored (what open_layer reads before decompressing), when known."""
+        return layer.size
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release files or connections."""
 
