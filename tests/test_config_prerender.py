@@ -2,7 +2,7 @@
 byte for byte what the plain path writes (scan, sort, apply_policy, then the JSON writer).
 
 The folder holds real manifests from the corpus (more than PARALLEL_MIN_FILES, so forked workers run),
-Dockerfiles of the peers' examples, and one file that cannot be parsed; the policy has a severity
+Dockerfiles of the peers' examples, a Helm chart and one file that cannot be parsed; the policy has a severity
 filter, an active ignore rule with a path glob and an expired one.
 """
 
@@ -25,6 +25,7 @@ from lashing.cli.config import report_order
 from lashing.model import ArtifactInfo, Report
 from lashing.policy import apply_policy
 from lashing.report.json_report import write_report_stream
+from test_config_render import _chart
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 STAMP = re.compile(r'"generated_at": "[^"]*"')
@@ -46,6 +47,7 @@ def _folder(root: Path) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(dockerfile.read_bytes())
     (folder / "broken.yaml").write_text("kind: Pod\nspec: [unclosed\n")
+    _chart(folder / "charts")  # rendered by Helm in the parent: the post step runs there too
     assert copied > PARALLEL_MIN_FILES
     return folder
 
@@ -84,3 +86,4 @@ def test_prerendered_json_equals_the_plain_path(tmp_path: Path, severity: str | 
     assert STAMP.sub('"generated_at": "-"', written) == STAMP.sub('"generated_at": "-"', expected.getvalue())
     assert len(outcome.report.findings) > 500 and outcome.suppressed and outcome.expired
     assert any("broken.yaml" in w for w in outcome.report.warnings)
+    assert any("charts/demo" in f.location.path for f in outcome.report.findings)
