@@ -373,3 +373,29 @@ def test_cli_rules_list_and_show():
     assert shown.exit_code == 0 and "LSH-K8S-PRIVILEGED" in shown.stdout and "KSV-0017" in shown.stdout
     missing = runner.invoke(_app(), ["rules", "show", "NOPE-1"])
     assert missing.exit_code != 0
+
+
+def test_deeply_nested_yaml_is_a_warning_not_a_crash(tmp_path):
+    """libyaml recurses on the C stack: 100,000 nested brackets crashed the process (SIGSEGV), and a crashed
+    scan worker would leave the pool waiting. Such text now goes to the pure-Python loader: a warning."""
+    import os
+    import subprocess
+    import sys
+
+    from lashing.analyzers.config.scan import PARALLEL_MIN_FILES
+
+    for i in range(PARALLEL_MIN_FILES):  # enough files for the forked workers
+        (tmp_path / f"pod{i}.yaml").write_bytes(POD_LEVEL)
+    (tmp_path / "deep.yaml").write_bytes(b"a: " + b"[" * 100_000)
+    (tmp_path / "deep-block.yaml").write_text("a:\n" + "".join(" " * i + "b:\n" for i in range(1, 3000)))
+    env = {**os.environ, "LASHING_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-m", "lashing", "config", str(tmp_path), "--format", "json"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    warnings = json.loads(done.stdout)["warnings"]
+    assert any("deep.yaml" in w and "nests too deeply" in w for w in warnings)
+    assert any("deep-block.yaml" in w and "nests too deeply" in w for w in warnings)
+    lockfile = subprocess.run(
+        [sys.executable, "-c", "from lashing.analyzers.lockfiles._base import load_yaml_lines as f; "
+         "print(f('a: ' + '[' * 100000, 5)[2])"], capture_output=True, text=True, timeout=120)
+    assert lockfile.returncode == 0 and "invalid YAML" in lockfile.stdout, lockfile.stderr[-2000:]

@@ -8,31 +8,16 @@ from datetime import date
 import yaml
 
 from lashing.policy.interface import PolicyError
+from lashing.yamlload import loader_for
 
 _NULL_TAG = "tag:yaml.org,2002:null"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_LIST_ITEMS = 100
 MAX_TEXT = 4096
 
-_FAST_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-# libyaml's composer recurses on the C stack and crashes the process on deeply nested input (100k levels);
-# past this estimated depth the pure-Python loader is used, which raises RecursionError instead.
-_MAX_FAST_DEPTH = 500
-
-
-def nesting_bound(text: str) -> int:
-    """An upper bound on the YAML nesting depth: every flow bracket, plus the deepest line's indentation and
-    `-`, `:`, `?` characters (each could open a compact nested block)."""
-    flow = text.count("[") + text.count("{")
-    block = max(
-        (2 * (len(line) - len(line.lstrip())) + sum(map(line.count, "-:?")) for line in text.splitlines()), default=0
-    )
-    return flow + block + 2
-
-
 def compose(text: str, where: str) -> yaml.Node | None:
     """The document's root node; PolicyError with the line for invalid YAML or several documents."""
-    loader = _FAST_LOADER if nesting_bound(text) <= _MAX_FAST_DEPTH else yaml.SafeLoader
+    loader = loader_for(text)  # libyaml unless the nesting could crash it
     try:
         return yaml.compose(text, Loader=loader)
     except yaml.YAMLError as exc:

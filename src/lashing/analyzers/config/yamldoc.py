@@ -13,17 +13,15 @@ from typing import Any
 
 import yaml
 
-try:
-    _Base: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Base = yaml.SafeLoader
+from lashing.yamlload import FastLoader, fast_is_safe
+
 _RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
 _RESOLVED_LIMIT = 50_000
 
 
-class _Loader(_Base):  # type: ignore[misc,valid-type]
-    """The safe loader with the implicit tag of short plain scalars memoized: the composer asks the
-    (pure Python, regex-scanning) resolver once per node, and keys and values repeat across files."""
+class _MemoResolver:
+    """The implicit tag of short plain scalars memoized: the composer asks the (pure Python,
+    regex-scanning) resolver once per node, and keys and values repeat across files."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is not yaml.ScalarNode or self.yaml_path_resolvers or len(value) > 64:
@@ -36,6 +34,15 @@ class _Loader(_Base):  # type: ignore[misc,valid-type]
                 _RESOLVED.clear()
             _RESOLVED[key] = tag
         return tag
+
+
+class _Loader(_MemoResolver, FastLoader):  # type: ignore[misc,valid-type]
+    """libyaml's safe loader (see lashing.yamlload) with the memoized resolver."""
+
+
+class _DeepLoader(_MemoResolver, yaml.SafeLoader):
+    """The pure-Python safe loader for text nested deeper than libyaml can take without crashing."""
+
 
 MAX_NODES = 500_000  # expanded nodes per document: bounds alias bombs
 MAX_DEPTH = 200
@@ -160,7 +167,7 @@ def _error_line(exc: yaml.YAMLError) -> int | None:
 def load_documents(text: str | bytes) -> Iterator[Document]:
     """Yield every document of a YAML (or JSON) stream; raises DocumentError at the first bad one."""
     try:
-        for node in yaml.compose_all(text, Loader=_Loader):
+        for node in yaml.compose_all(text, Loader=_Loader if fast_is_safe(text) else _DeepLoader):
             if node is None:
                 continue
             converter = _Converter()

@@ -17,6 +17,7 @@ import yaml
 from lashing.analyzers.interface import AnalysisInput, AnalysisResult, Analyzer, FileInfo
 from lashing.analyzers.inventory._common import purl
 from lashing.model import Location, Package, PackageType
+from lashing.yamlload import loader_for
 
 MAX_PACKAGES = 50_000
 MAX_LINE_KEYS = 200_000
@@ -153,12 +154,9 @@ def _record(
         lines.setdefault(key, line)
 
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def load_yaml_lines(content: str, max_depth: int) -> tuple[Any, dict[tuple[Any, ...], int], str | None]:
     """Decode YAML (safe loader) and map mapping-key paths (up to `max_depth` deep) to their lines."""
-    loader = _YAML_LOADER(content)
+    loader = loader_for(content)(content)  # libyaml unless the nesting could crash it
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
