@@ -9,6 +9,7 @@ filter, an active ignore rule with a path glob and an expired one.
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -67,7 +68,8 @@ def test_prerendered_json_equals_the_plain_path(tmp_path: Path, severity: str | 
                "--ignorefile", str(ignores), "--exit-code", "3"]
     if severity:
         command += ["--severity", severity]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    env = {**os.environ, "LASHING_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
 
     policy = build_policy(severity, 3, False, ignores, None)
     result = scan_paths([folder])

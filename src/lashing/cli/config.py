@@ -69,11 +69,11 @@ def config(
     settings = Settings(allowed_registries=tuple(allowed_registry or ()),
                         disabled_rules=frozenset(r.upper() for r in skip_rule or ()))
     artifact = ArtifactInfo(name=" ".join(str(p) for p in paths), kind="config")
-    gate = PolicyGate(policy, VexMatcher(policy.vex, Report(artifact=artifact)))
     # JSON is written from findings the scan workers already filtered and encoded (see _prerender).
-    prerender = format == "json" and fix is None
+    gate = PolicyGate(policy, VexMatcher(policy.vex, Report(artifact=artifact))) if format == "json" and fix is None \
+        else None
     result = scan_paths(paths, settings, render_options=render_options,
-                        post=functools.partial(_prerender, gate) if prerender else None)
+                        post=functools.partial(_prerender, gate) if gate is not None else None)
     if result.files_scanned and result.files_failed == result.files_scanned:
         raise UsageError(f"none of the {result.files_scanned} file(s) could be read: {result.warnings[0]}")
     findings = sorted(result.findings, key=report_order)
@@ -86,7 +86,7 @@ def config(
         artifact=artifact, findings=tuple(findings), warnings=tuple(warnings), tool_version=__version__,
         generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
-    if prerender:
+    if gate is not None:
         from lashing.report.json_report import write_report_stream
 
         result.rendered.sort(key=lambda item: item[0])

@@ -32,11 +32,10 @@ def sbom(
     from lashing.pipeline import load_target
 
     check_format(format)  # an unknown format fails before any work; its writer is imported during the scan
-    writers = []
     settings = scan_options(platform, username, password, registry_token, insecure, no_cache)
     with layer_progress(progress) as hook:
-        report = load_target(image, settings, progress=hook, while_reading=lambda: writers.append(get_format(format)))
-    writer = writers[0] if writers else get_format(format)
+        report = load_target(image, settings, progress=hook, while_reading=lambda: get_format(format))
+    writer = get_format(format)  # imported already: only the instance is new
     if report.artifact.kind == "sbom":  # an SBOM as input: the vulnerabilities of its packages
         from lashing.cli.common import write_scan
         from lashing.pipeline import scan_vulnerabilities
