@@ -1,5 +1,6 @@
-"""The engine's shortcuts (rules grouped by the fields they read, contexts slimmed to those fields,
-verdicts memoized on the slimmed values) never change a verdict.
+"""The engine's shortcuts never change a verdict: rules translated to Python (cel_python), and on the
+library path rules grouped by the fields they read, contexts slimmed to those fields, verdicts memoized
+on the slimmed values.
 
 Every workload of the real manifests corpus, and of the peers' labelled examples, is evaluated twice
 by the engine (cold, then with every verdict memoized) and once plainly: each CEL rule run alone on
@@ -11,6 +12,8 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from lashing.analyzers.config import cel_runtime as cel
 from lashing.analyzers.config import engine
@@ -58,16 +61,36 @@ def _engine(target: Target) -> set[tuple[str, str]]:
             if hit.rule.cel and not hit.rule.check}
 
 
-def test_grouped_slimmed_memoized_verdicts_equal_plain_evaluation() -> None:
-    engine._memo.clear()
+@pytest.fixture(scope="module")
+def targets_and_plain() -> tuple[list[Target], list[set[tuple[str, str]]]]:
     targets = [t for t in _targets() if t.kind in engine.ENGINE_KINDS]
+    return targets, [_plain(t) for t in targets]
+
+
+def test_grouped_slimmed_memoized_verdicts_equal_plain_evaluation(
+        targets_and_plain: tuple[list[Target], list[set[tuple[str, str]]]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library path alone (as for a rule outside the translated subset)."""
+    monkeypatch.setattr(engine, "TRANSLATE", False)
+    engine._memo.clear()
+    targets, plain = targets_and_plain
     assert len(targets) > 1500
     cold = [_engine(t) for t in targets]
     warm = [_engine(t) for t in targets]  # every verdict now comes from the memo
-    plain = [_plain(t) for t in targets]
     differences = [(t.path, t.resource, sorted(c ^ p)) for t, c, p in zip(targets, cold, plain, strict=True) if c != p]
     assert not differences, differences[:5]
     assert warm == cold
     assert sum(map(len, plain)) > 10_000  # the comparison covers many verdicts, not a handful
-    grouped = engine._plan("pod-spec", frozenset()).container_groups
+    grouped = engine._plan("pod-spec", frozenset(), False).container_groups
     assert len(grouped) > 2  # the container rules really are split by the fields they read
+
+
+def test_translated_verdicts_equal_plain_evaluation(
+        targets_and_plain: tuple[list[Target], list[set[tuple[str, str]]]]) -> None:
+    """The catalog's rules as Python functions (cel_python) give the library's verdicts on every target."""
+    targets, plain = targets_and_plain
+    translated = [_engine(t) for t in targets]
+    differences = [(t.path, t.resource, sorted(c ^ p)) for t, c, p
+                   in zip(targets, translated, plain, strict=True) if c != p]
+    assert not differences, differences[:5]
+    plan = engine._plan("pod-spec", frozenset(), True)
+    assert not plan.container_groups and not plan.object_groups  # every rule ran translated, none by the library

@@ -15,7 +15,7 @@ import yaml
 
 from lashing.errors import LashingError
 from lashing.model import Severity
-from lashing.yamlload import safe_load
+from lashing.yamlload import load_bundled
 
 RULES_PACKAGE = "lashing.analyzers.config"
 _REQUIRED = ("id", "title", "severity", "applies_to")
@@ -87,7 +87,7 @@ def load_catalog() -> tuple[Rule, ...]:
         if not entry.name.endswith((".yaml", ".yml")):
             continue
         try:
-            data = safe_load(entry.read_text(encoding="utf-8"))
+            data = load_bundled(entry.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise CatalogError(f"rule catalog {entry.name} is not valid YAML: {exc}") from None
         for raw in data or []:

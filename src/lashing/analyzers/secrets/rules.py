@@ -22,7 +22,7 @@ import yara_x
 
 from lashing.errors import LashingError
 from lashing.model import Severity
-from lashing.yamlload import safe_load
+from lashing.yamlload import load_bundled, safe_load
 
 DEFAULT_BEFORE = 128
 DEFAULT_AFTER = 512
@@ -199,9 +199,9 @@ def _rule(doc: Mapping[str, Any]) -> Rule:
         raise RuleError(f"secret rule {doc.get('id', '?')}: {exc}") from None
 
 
-def parse_catalog(text: str) -> Catalog:
-    """Build a Catalog from the YAML text of a rule file."""
-    doc = safe_load(text)
+def parse_catalog(text: str, bundled: bool = False) -> Catalog:
+    """Build a Catalog from the YAML text of a rule file (`bundled`: the one shipped with lashing)."""
+    doc = load_bundled(text) if bundled else safe_load(text)
     if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
         raise RuleError("a secret rule file is a mapping with a `rules` list")
     rules = [_rule(r) for r in doc["rules"]]
@@ -230,4 +230,4 @@ def builtin_rules_text() -> str:
 @cache
 def builtin_catalog() -> Catalog:
     """The rules shipped with lashing (parsed and compiled once per process)."""
-    return parse_catalog(builtin_rules_text())
+    return parse_catalog(builtin_rules_text(), bundled=True)

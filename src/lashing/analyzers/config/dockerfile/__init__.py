@@ -19,8 +19,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from lashing.analyzers.config import cel_python
+from lashing.analyzers.config.cel_python import CelError, Unsupported
 from lashing.model import Finding, FindingKind, Location, Severity
-from lashing.yamlload import safe_load
+from lashing.yamlload import load_bundled
 
 from . import checks
 from .context import Context, Hit, hit
@@ -36,7 +38,7 @@ _ID_TOKEN = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 
 @lru_cache(maxsize=1)
 def _load_rules() -> tuple[dict[str, Any], ...]:
-    data = safe_load(RULES_FILE.read_text(encoding="utf-8")) or []
+    data = load_bundled(RULES_FILE.read_text(encoding="utf-8")) or []
     return tuple(
         rule for rule in data if isinstance(rule, dict) and rule.get("applies_to", "dockerfile") == "dockerfile"
     )
@@ -67,6 +69,7 @@ class _Cel(NamedTuple):
     program: Any
     variables: frozenset[str]
     fields: tuple[str, ...]  # of `instruction`
+    python: Any = None  # the CEL translated to Python (cel_python), None outside its subset
 
 
 def _cel_variables(source: str, program: Any) -> frozenset[str]:
@@ -102,7 +105,8 @@ def _compiled() -> tuple[tuple[dict[str, Any], Any, Any, frozenset[str]], ...]:
         if rule.get("cel"):
             source = str(rule["cel"])
             program = cel.compile(source)
-            compiled = _Cel(program, _cel_variables(source, program), _instruction_fields(source))
+            compiled = _Cel(program, _cel_variables(source, program), _instruction_fields(source),
+                            cel_python.translate(source))
         if func is None and compiled is None:
             raise ValueError(f"rule {rule.get('id')} has neither check nor cel")
         names = frozenset({rule["id"].upper(), *(a.upper() for a in rule.get("aliases") or ())})
@@ -133,7 +137,7 @@ def _stage_dict(df: Dockerfile, stage: Stage) -> dict[str, Any]:
 
 def _cel_hits(df: Dockerfile, rule: dict[str, Any], cel: _Cel) -> Iterator[Hit]:
     kinds = set(rule.get("match") or ())
-    program, uses = cel.program, cel.variables
+    uses = cel.variables
     for stage in df.stages:
         stage_ctx = None
         for inst in stage.all_instructions():
@@ -148,12 +152,24 @@ def _cel_hits(df: Dockerfile, rule: dict[str, Any], cel: _Cel) -> Iterator[Hit]:
                 variables["stage"] = stage_ctx
             if "dockerfile" in uses:
                 variables["dockerfile"] = {"stage_count": len(df.stages)}
-            try:
-                fired = program.execute(variables)
-            except (ValueError, RuntimeError, TypeError):
-                continue
-            if fired is True:
+            if _fires(cel, variables):
                 yield hit(inst, stage)
+
+
+def _fires(cel: _Cel, variables: dict[str, Any]) -> bool:
+    """Whether a CEL rule is true on `variables`: translated when it can be, else (or for values the
+    translation hands back) by the library; an evaluation error is false."""
+    if cel.python is not None:
+        try:
+            return cel.python(variables) is True
+        except CelError:
+            return False
+        except (Unsupported, RecursionError):
+            pass
+    try:
+        return cel.program.execute(variables) is True
+    except (ValueError, RuntimeError, TypeError, LookupError, ArithmeticError):
+        return False
 
 
 def _suppressions(df: Dockerfile) -> dict[int, set[str]]:
