@@ -53,9 +53,11 @@ def _folder(root: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("severity", [None, "MEDIUM,HIGH,CRITICAL"])
-def test_prerendered_json_equals_the_plain_path(tmp_path: Path, severity: str | None) -> None:
+@pytest.mark.parametrize(("severity", "twice"), [(None, False), ("MEDIUM,HIGH,CRITICAL", False), (None, True)])
+def test_prerendered_json_equals_the_plain_path(tmp_path: Path, severity: str | None, twice: bool) -> None:
+    """`twice`: a subfolder named again, so two results report the same files: their findings interleave."""
     folder = _folder(tmp_path)
+    paths = [folder, folder / "k8s" / "_archived"] if twice else [folder]
     ignores = tmp_path / "ignore.yaml"
     ignores.write_text(
         "- id: LSH-K8S-CPU-LIMIT\n  path: '**/_archived/volumes/**'\n  reason: archived examples\n"
@@ -64,7 +66,7 @@ def test_prerendered_json_equals_the_plain_path(tmp_path: Path, severity: str | 
         "- id: LSH-K8S-RUN-AS-ROOT\n  resource: 'Deployment/*'\n  reason: checked by admission\n"
     )
     out = tmp_path / "out.json"
-    command = [sys.executable, "-m", "lashing", "config", str(folder), "--format", "json", "-o", str(out),
+    command = [sys.executable, "-m", "lashing", "config", *map(str, paths), "--format", "json", "-o", str(out),
                "--ignorefile", str(ignores), "--exit-code", "3"]
     if severity:
         command += ["--severity", severity]
@@ -72,11 +74,11 @@ def test_prerendered_json_equals_the_plain_path(tmp_path: Path, severity: str | 
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
 
     policy = build_policy(severity, 3, False, ignores, None)
-    result = scan_paths([folder])
+    result = scan_paths(paths)
     warnings = list(result.warnings)
     if result.suppressed:
         warnings.append(f"{result.suppressed} finding(s) suppressed by lashing:ignore comments or annotations")
-    report = Report(artifact=ArtifactInfo(name=str(folder), kind="config"),
+    report = Report(artifact=ArtifactInfo(name=" ".join(map(str, paths)), kind="config"),
                     findings=tuple(sorted(result.findings, key=report_order)), warnings=tuple(warnings),
                     tool_version=__version__, generated_at="stamp")
     outcome = apply_policy(report, policy)

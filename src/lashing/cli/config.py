@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import logging
+import operator
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,10 +92,9 @@ def config(
     if gate is not None:
         from lashing.report.json_report import write_report_stream
 
-        result.rendered.sort(key=lambda item: item[0])
         with output_stream(output) as stream:
             write_report_stream(replace(report, warnings=(*report.warnings, *gate.warnings())), stream,
-                                ("".join(parts) for _, parts in result.rendered))
+                                in_report_order(result.rendered))
         raise typer.Exit(gate.exit_code(bool(result.rendered)))
     outcome = apply_policy(report, policy)
     if fix is not None:  # --- --fix ---
@@ -121,16 +123,40 @@ def report_order(finding: Finding) -> tuple[Any, ...]:
             finding.id)
 
 
+_SEPARATOR = ",\n    "  # between two findings in the JSON report (write_report_stream)
+
+
 def _prerender(gate: PolicyGate, result: FileResult) -> FileResult:
     """In a scan worker: the policy's verdict on each of the file's findings, and the kept ones encoded
-    as the JSON report writes them (in pieces that share each rule's constant text), each with its
-    report_order key, so the parent only sorts and writes."""
-    from lashing.report.json_report import finding_json_parts
+    as the JSON report writes them, in report order, one text per (severity, path): the parent only orders
+    those few chunks (report_order's first two fields) and writes them."""
+    from lashing.report.json_report import finding_json
 
-    kept = [finding for finding in map(gate.keep, result.findings) if finding is not None]
-    result.rendered = [(report_order(finding), finding_json_parts(finding)) for finding in kept]
+    kept = sorted((finding for finding in map(gate.keep, result.findings) if finding is not None), key=report_order)
+    result.rendered = [(key, _SEPARATOR.join(map(finding_json, group)))
+                       for key, group in itertools.groupby(kept, key=lambda f: report_order(f)[:2])]
     result.findings = []
     return result
+
+
+def in_report_order(chunks: list[tuple[Any, str]]) -> Iterator[str]:
+    """The pre-rendered chunks of all files in report order. Two chunks of one (severity, path), which
+    only happens when two results report the same file (a template rendered twice), are merged finding
+    by finding on (line, rule id), as sorting the findings themselves would."""
+    chunks.sort(key=operator.itemgetter(0))
+    for _, group in itertools.groupby(chunks, key=operator.itemgetter(0)):
+        texts = [text for _, text in group]
+        if len(texts) == 1:
+            yield texts[0]
+            continue
+        findings = [item if i == 0 else "{" + item for text in texts
+                    for i, item in enumerate(text.split(_SEPARATOR + "{"))]
+        yield _SEPARATOR.join(sorted(findings, key=_line_and_id))
+
+
+def _line_and_id(text: str) -> tuple[int, str]:
+    finding = json.loads(text)
+    return (finding.get("location") or {}).get("line") or 0, finding["id"]
 
 
 @rules.command("list")

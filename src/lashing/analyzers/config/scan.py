@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -12,9 +11,11 @@ from typing import Any
 
 from lashing.analyzers.config import compose, controlplane, dockerrun, kubernetes, render
 from lashing.analyzers.config.engine import Settings, compiled_rules, evaluate, to_finding
+from lashing.analyzers.config.parallel import run_forked
 from lashing.analyzers.config.suppress import Suppressions, annotation_ids, is_suppressed
 from lashing.analyzers.config.target import Target
 from lashing.analyzers.config.yamldoc import DocumentError, load_documents
+from lashing.analyzers.forked import can_fork
 from lashing.model import Finding
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,6 @@ class ScanResult:
 # A step run on each file's result where it is produced (in the worker processes of a parallel scan):
 # e.g. the report's policy filter and encoder, so findings cross to the parent as text, not objects.
 Post = Callable[[FileResult], FileResult]
-_worker_post: Post | None = None  # set in each worker by the pool's initializer (inherited, never pickled)
 
 
 def is_dockerfile(name: str) -> bool:
@@ -185,16 +185,15 @@ def iter_files(root: Path) -> Iterator[Path]:
 
 
 PARALLEL_MIN_FILES = 200  # below this, starting worker processes costs more than it saves
-_CHUNK = 32
 
 
 def scan_paths(paths: Iterable[Path], settings: Settings | None = None, workers: int | None = None,
                render_options: render.RenderOptions | None = None, post: Post | None = None) -> ScanResult:
     """Scan files and directories; unreadable or malformed files become warnings.
 
-    Large trees are scanned by one forked worker per core (CEL evaluation holds the GIL); results come back
-    in file order, so the report is the same whatever the worker count. `post`, when given, runs on every
-    file's result (in the worker that produced it)."""
+    Large trees are scanned by one forked worker per core (parallel.run_forked; rule evaluation holds the
+    GIL); results come back in file order, so the report is the same whatever the worker count. `post`,
+    when given, runs on every file's result (in the worker that produced it)."""
     settings = settings or Settings()
     paths = list(paths)
     # Helm charts and kustomizations (render/): rendered and scanned below; their raw files are not.
@@ -202,14 +201,16 @@ def scan_paths(paths: Iterable[Path], settings: Settings | None = None, workers:
     files = [path for root in paths for path in iter_files(root) if not (units and render.covered(path, units))]
     workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
     total = ScanResult()
-    if workers > 1 and len(files) >= PARALLEL_MIN_FILES and "fork" in multiprocessing.get_all_start_methods():
+    if workers > 1 and len(files) >= PARALLEL_MIN_FILES and can_fork():
         compiled_rules()  # compile the catalog once, before forking: workers inherit it
         if any(is_dockerfile(p.name) for p in files):
             _dockerfile_catalog()
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_set_post, initargs=(post,)) as pool:
-            results = pool.imap(_scan_file_in_worker, ((str(p), settings) for p in files), chunksize=_CHUNK)
-            for result in results:
-                _merge(total, result)
+
+        def work(path: Path) -> FileResult | str:
+            return _finish(_scan_file((str(path), settings)), post)
+
+        for result in run_forked(files, work, workers, _crashed):
+            _merge(total, result)
     else:
         for path in files:
             _merge(total, _finish(_scan_file((str(path), settings)), post))
@@ -221,13 +222,8 @@ def scan_paths(paths: Iterable[Path], settings: Settings | None = None, workers:
     return total
 
 
-def _set_post(post: Post | None) -> None:
-    global _worker_post
-    _worker_post = post
-
-
-def _scan_file_in_worker(job: tuple[str, Settings]) -> FileResult | str:
-    return _finish(_scan_file(job), _worker_post)
+def _crashed(path: Path, why: str) -> str:
+    return f"{path}: could not be analysed ({why}); skipped"
 
 
 def _finish(result: FileResult | str, post: Post | None) -> FileResult | str:
