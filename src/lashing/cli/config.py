@@ -132,9 +132,10 @@ def _prerender(gate: PolicyGate, result: FileResult) -> FileResult:
     those few chunks (report_order's first two fields) and writes them."""
     from lashing.report.json_report import finding_json
 
-    kept = sorted((finding for finding in map(gate.keep, result.findings) if finding is not None), key=report_order)
-    result.rendered = [(key, _SEPARATOR.join(map(finding_json, group)))
-                       for key, group in itertools.groupby(kept, key=lambda f: report_order(f)[:2])]
+    kept = sorted(((report_order(finding), finding) for finding in map(gate.keep, result.findings)
+                   if finding is not None), key=operator.itemgetter(0))
+    result.rendered = [(key, _SEPARATOR.join(finding_json(finding) for _, finding in group))
+                       for key, group in itertools.groupby(kept, key=lambda item: item[0][:2])]
     result.findings = []
     return result
 

@@ -305,15 +305,32 @@ def evaluate(target: Target, settings: Settings) -> Iterator[Hit]:
                 yield Hit(compiled.rule, target, container, _line(compiled.rule, target, container))
 
 
+def _extra(hit: Hit) -> dict[str, str]:
+    """A finding's extra map: resource, source, the hit's own extras, container, detail. Without the last
+    two kinds (most hits) it is the same for every finding on a container, so that one map is shared
+    (findings never change their `extra`; the JSON writer encodes a shared map once)."""
+    target, container = hit.target, hit.container
+    shared = not hit.extra and not hit.detail
+    key = id(container) if container is not None else None  # names can repeat in a stranger's file
+    if shared:
+        found = target.extras.get(key)
+        if found is not None:
+            return found
+    extra = {"resource": target.resource, "source": target.source, **hit.extra}
+    if container is not None:
+        extra["container"] = container.name
+        extra["container_role"] = container.role
+    if hit.detail:
+        extra["detail"] = hit.detail
+    if shared:
+        target.extras[key] = extra
+    return extra
+
+
 def to_finding(hit: Hit) -> Finding:
     """A Hit as the shared domain Finding (extra: resource, container, source, detail)."""
     rule, target = hit.rule, hit.target
-    extra = {"resource": target.resource, "source": target.source, **hit.extra}
-    if hit.container is not None:
-        extra["container"] = hit.container.name
-        extra["container_role"] = hit.container.role
-    if hit.detail:
-        extra["detail"] = hit.detail
+    extra = _extra(hit)
     line = hit.line if hit.line is not None else target.line
     end_line = target.end_line if (target.end_line and line == target.line and target.end_line >= (line or 0)) \
         else line

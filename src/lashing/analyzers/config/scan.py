@@ -15,8 +15,8 @@ from lashing.analyzers.config.parallel import run_forked
 from lashing.analyzers.config.suppress import Suppressions, annotation_ids, is_suppressed
 from lashing.analyzers.config.target import Target
 from lashing.analyzers.config.yamldoc import DocumentError, load_documents
-from lashing.analyzers.forked import can_fork
 from lashing.model import Finding
+from lashing.processes import can_fork
 
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -172,16 +172,27 @@ def _clamp(finding: Finding, line_count: int) -> Finding:
 
 
 def iter_files(root: Path) -> Iterator[Path]:
-    """Files under `root` the scanner wants; skips VCS/vendor folders and never follows symlinks."""
+    """Regular files under `root` the scanner wants, in os.walk's top-down order with names sorted; skips
+    VCS/vendor folders, never follows symlinks, never opens a FIFO or device. One scandir per folder: the
+    entries' types come with the listing (no stat per file)."""
     if root.is_file():
         yield root
         return
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
-        for name in sorted(files):
-            candidate = Path(folder) / name
-            if wants(name) and not candidate.is_symlink():
-                yield candidate
+    stack = [str(root)]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            continue
+        folders = []
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in SKIP_DIRS:
+                    folders.append(entry.path)
+            elif wants(entry.name) and entry.is_file(follow_symlinks=False):
+                yield Path(entry.path)
+        stack.extend(reversed(folders))
 
 
 PARALLEL_MIN_FILES = 200  # below this, starting worker processes costs more than it saves

@@ -42,3 +42,5 @@ class Target:
     containers: list[ContainerTarget] = field(default_factory=list)
     annotations: Mapping[str, Any] = field(default_factory=dict)
     source: str = "kubernetes"  # kubernetes | compose | docker-run | systemd
+    # id of one of `containers` (None: the object itself) -> the `extra` map its findings share (engine._extra)
+    extras: dict[int | None, dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
