@@ -90,20 +90,27 @@ def _tokens(source: str) -> list[tuple[str, Any]]:
     return out
 
 
-# --- parser: CEL's grammar, producing Python expression text --------------------------------------------
+# --- parser: CEL's grammar to a small tree -----------------------------------------------------------
 
 _MACROS = frozenset({"exists", "all"})
 _STRING_METHODS = frozenset({"startsWith", "endsWith", "contains"})
+_MAX_MACRO_DEPTH = 4
+_RELATIONS = {"==": "_eq", "!=": "_ne", "<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge", "in": "_in"}
+
+# Nodes: ("lit", python literal) ("var", name) ("bound", python name) ("sel", x, field) ("has", x, field)
+# ("call", helper, [args]) ("list", [items]) ("and", [operands]) ("or", [operands]) ("cond", c, yes, no)
+# ("macro", "exists" | "all", x, python name, predicate)
+Node = tuple[Any, ...]
 
 
 class _Parser:
-    """Recursive descent over CEL's grammar; each method returns Python source for its sub-expression.
-    Top-level identifiers read the activation `a`; macro variables become lambda parameters."""
+    """Recursive descent over CEL's grammar."""
 
     def __init__(self, source: str) -> None:
         self.tokens = _tokens(source)
         self.index = 0
-        self.bound: list[str] = []
+        self.bound: list[tuple[str, str]] = []  # macro variable -> its python name, innermost last
+        self.macros = 0
         self.regexes: list[re.Pattern[str]] = []
 
     def peek(self) -> tuple[str, Any]:
@@ -120,90 +127,84 @@ class _Parser:
         token = self.tokens[self.index]
         return token[0] == "op" and token[1] == value
 
-    def parse(self) -> str:
-        code = self.expr()
+    def parse(self) -> Node:
+        node = self.expr()
         self.take("end")
-        return code
+        return node
 
-    def expr(self) -> str:
+    def expr(self) -> Node:
         condition = self.or_()
         if not self.at("?"):
             return condition
         self.index += 1
         yes = self.or_()
         self.take("op", ":")
-        no = self.expr()
-        return f"({yes} if _cond({condition}) else {no})"
+        return ("cond", condition, yes, self.expr())
 
-    def or_(self) -> str:
-        code = self.and_()
+    def or_(self) -> Node:
+        operands = [self.and_()]
         while self.at("||"):
             self.index += 1
-            code = f"_or(lambda: {code}, lambda: {self.and_()})"
-        return code
+            operands.append(self.and_())
+        return operands[0] if len(operands) == 1 else ("or", operands)
 
-    def and_(self) -> str:
-        code = self.relation()
+    def and_(self) -> Node:
+        operands = [self.relation()]
         while self.at("&&"):
             self.index += 1
-            code = f"_and(lambda: {code}, lambda: {self.relation()})"
-        return code
+            operands.append(self.relation())
+        return operands[0] if len(operands) == 1 else ("and", operands)
 
-    _RELATIONS = {"==": "_eq", "!=": "_ne", "<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge", "in": "_in"}
-
-    def relation(self) -> str:
-        code = self.addition()
+    def relation(self) -> Node:
+        node = self.addition()
         while True:
             kind, value = self.peek()
-            name = self._RELATIONS.get(value) if kind in ("op", "ident") else None
-            if kind == "ident" and value != "in":
-                name = None
-            if name is None:
-                return code
+            if not ((kind == "op" and value in _RELATIONS) or (kind == "ident" and value == "in")):
+                return node
             self.index += 1
-            code = f"{name}({code}, {self.addition()})"
+            node = ("call", _RELATIONS[value], [node, self.addition()])
 
-    def addition(self) -> str:
-        code = self.unary()
+    def addition(self) -> Node:
+        node = self.unary()
         while self.at("+") or self.at("-"):
             if self.at("-"):
                 raise _NotTranslatable("subtraction")
             self.index += 1
-            code = f"_add({code}, {self.unary()})"
+            node = ("call", "_add", [node, self.unary()])
         if self.at("*") or self.at("/") or self.at("%"):
             raise _NotTranslatable("multiplication")
-        return code
+        return node
 
-    def unary(self) -> str:
+    def unary(self) -> Node:
         if self.at("!"):
             self.index += 1
-            return f"_not({self.unary()})"
+            return ("call", "_not", [self.unary()])
         if self.at("-"):
             self.index += 1
             kind, value = self.peek()
             if kind in ("int", "float"):
                 self.index += 1
-                return self.member(_literal(-value))
+                return self.member(("lit", _literal(-value)))
             raise _NotTranslatable("negation")
         return self.member(self.primary())
 
-    def member(self, code: str) -> str:
+    def member(self, node: Node) -> Node:
         while True:
             if self.at("."):
                 self.index += 1
                 name = self.take("ident")
-                code = self.method(code, name) if self.at("(") else f"_sel({code}, {name!r})"
+                node = self.method(node, name) if self.at("(") else ("sel", node, name)
             elif self.at("["):
                 self.index += 1
                 key = self.expr()
                 self.take("op", "]")
-                code = f"_index({code}, {key})"
+                node = ("call", "_index", [node, key])
             else:
-                return code
+                return node
 
-    def arguments(self) -> list[str]:
+    def arguments(self) -> list[Node]:
         self.take("op", "(")
-        args: list[str] = []
+        args: list[Node] = []
         while not self.at(")"):
             args.append(self.expr())
             if not self.at(")"):
@@ -211,33 +212,36 @@ class _Parser:
         self.index += 1
         return args
 
-    def method(self, target: str, name: str) -> str:
+    def method(self, target: Node, name: str) -> Node:
         if name in _MACROS:
             self.take("op", "(")
             variable = self.take("ident")
             self.take("op", ",")
-            self.bound.append(variable)
+            self.macros += 1
+            if len(self.bound) >= _MAX_MACRO_DEPTH:
+                raise _NotTranslatable("macros nested too deeply")  # the code doubles with each level
+            python_name = f"m{self.macros}_{variable}"
+            self.bound.append((variable, python_name))
             body = self.expr()
             self.bound.pop()
             self.take("op", ")")
-            return f"_{name}({target}, lambda v_{variable}: {body})"
+            return ("macro", name, target, python_name, body)
         args = self.arguments()
         if name == "size" and not args:
-            return f"_size({target})"
+            return ("call", "_size", [target])
         if name in _STRING_METHODS and len(args) == 1:
-            return f"_{name}({target}, {args[0]})"
+            return ("call", f"_{name}", [target, args[0]])
         if name == "matches" and len(args) == 1:
-            return f"_matches({target}, {self.regex(args[0])})"
+            return ("call", "_matches", [target, self.regex(args[0])])
         raise _NotTranslatable(f"method {name}")
 
-    def regex(self, literal: str) -> str:
+    def regex(self, node: Node) -> Node:
         """A constant pattern in the subset whose meaning is the same in Rust's regex crate and in
         Python's re (no escapes, flags, group options or repetition counts); `$` outside a class becomes
         end of text, as in Rust."""
-        try:
-            pattern = ast.literal_eval(literal)  # a string literal is a repr() written by this parser
-        except (ValueError, SyntaxError):
-            raise _NotTranslatable("regex is not a constant") from None
+        if node[0] != "lit":
+            raise _NotTranslatable("regex is not a constant")
+        pattern = ast.literal_eval(node[1])  # a literal this parser wrote with repr()
         if not isinstance(pattern, str) or "(?" in pattern or "[]" in pattern or "[^]" in pattern or \
                 not re.fullmatch(r"[A-Za-z0-9_,=/()|^$*+?.\-\[\] :]*", pattern):
             raise _NotTranslatable("regex outside the shared subset")
@@ -246,55 +250,182 @@ class _Parser:
         except re.error:
             raise _NotTranslatable("invalid regex") from None
         self.regexes.append(compiled)
-        return f"_re[{len(self.regexes) - 1}]"
+        return ("lit", f"_re[{len(self.regexes) - 1}]")
 
-    def primary(self) -> str:
+    def primary(self) -> Node:
         kind, value = self.peek()
         self.index += 1
         if kind in ("int", "float"):
-            return _literal(value)
+            return ("lit", _literal(value))
         if kind == "string":
-            return repr(value)
+            return ("lit", repr(value))
         if kind == "ident":
             if value in ("true", "false"):
-                return repr(value == "true")
+                return ("lit", repr(value == "true"))
             if value == "null":
-                return "None"
+                return ("lit", "None")
             if self.at("("):
                 return self.call(value)
-            if value in self.bound:
-                return f"v_{value}"
-            return f"_var(a, {value!r})"
+            for variable, python_name in reversed(self.bound):
+                if variable == value:
+                    return ("bound", python_name)
+            return ("var", value)
         if kind == "op" and value == "(":
-            code = self.expr()
+            node = self.expr()
             self.take("op", ")")
-            return code
+            return node
         if kind == "op" and value == "[":
-            items: list[str] = []
+            items: list[Node] = []
             while not self.at("]"):
                 items.append(self.expr())
                 if not self.at("]"):
                     self.take("op", ",")
             self.index += 1
-            return f"[{', '.join(items)}]"
+            return ("list", items)
         raise _NotTranslatable(f"unexpected {value!r}")
 
-    def call(self, name: str) -> str:
+    def call(self, name: str) -> Node:
         if name == "has":
             self.take("op", "(")
-            start = self.index
             inner = self.unary()
             self.take("op", ")")
-            if not inner.startswith("_sel(") or self.tokens[self.index - 2][0] != "ident" \
+            if inner[0] != "sel" or self.tokens[self.index - 2][0] != "ident" \
                     or self.tokens[self.index - 3] != ("op", "."):
-                raise _NotTranslatable(f"has() of a non-field at {start}")
-            return "_has(" + inner[len("_sel("):]
+                raise _NotTranslatable("has() of a non-field")
+            return ("has", inner[1], inner[2])
         args = self.arguments()
         if name == "size" and len(args) == 1:
-            return f"_size({args[0]})"
+            return ("call", "_size", args)
         if name == "int" and len(args) == 1:
-            return f"_int({args[0]})"
+            return ("call", "_int", args)
         raise _NotTranslatable(f"function {name}")
+
+
+# --- code generation: a tree to the statements of one Python function -----------------------------------
+
+Code = tuple[list[str], str, bool]  # statements to run first, the value's expression, whether it is pure
+
+
+def _indent(lines: list[str], depth: int = 1) -> list[str]:
+    return [" " * (4 * depth) + line for line in lines]
+
+
+class _Generator:
+    """Python statements computing a tree's value. Errors are exceptions: `&&`, `||` and the macros are
+    statements (try, if, for) instead of helper calls taking lambdas, and field selection is inline."""
+
+    def __init__(self) -> None:
+        self.temps = 0
+        self.variables: set[str] = set()
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"t{self.temps}"
+
+    def pinned(self, code: Code) -> tuple[list[str], str]:
+        """The value in a plain name (evaluated once)."""
+        lines, expression, pure = code
+        if pure:
+            return lines, expression
+        name = self.temp()
+        return [*lines, f"{name} = {expression}"], name
+
+    def gen(self, node: Node) -> Code:
+        kind = node[0]
+        if kind == "lit":
+            return [], node[1], True
+        if kind == "bound":
+            return [], node[1], True
+        if kind == "var":
+            self.variables.add(node[1])
+            return [], f"(g_{node[1]} if g_{node[1]} is not _M else _undeclared({node[1]!r}))", False
+        if kind == "sel":
+            lines, value = self.pinned(self.gen(node[1]))
+            name, out = repr(node[2]), self.temp()
+            return [*lines, f"{out} = {value}.get({name}, _M) if type({value}) is dict else _no_map({value})",
+                    f"if {out} is _M:", f"    _no_key({name})"], out, True
+        if kind == "has":
+            lines, value = self.pinned(self.gen(node[1]))
+            return lines, f"(({node[2]!r} in {value}) if type({value}) is dict else _no_map({value}))", False
+        if kind in ("call", "list"):
+            return self.eager(node)
+        if kind in ("and", "or"):
+            return self.logical(kind, node[1])
+        if kind == "cond":
+            return self.conditional(node)
+        return self.macro(node)
+
+    def eager(self, node: Node) -> Code:
+        """Arguments left to right (a later argument's statements run after the earlier values)."""
+        lines: list[str] = []
+        values: list[tuple[str, bool]] = []
+        for argument in node[-1]:
+            code = self.gen(argument)
+            if code[0]:  # statements: the values before them are computed first
+                for index, (value, pure) in enumerate(values):
+                    if not pure:
+                        name = self.temp()
+                        lines.append(f"{name} = {value}")
+                        values[index] = (name, True)
+            lines += code[0]
+            values.append((code[1], code[2]))
+        values = [value for value, _ in values]  # type: ignore[misc]
+        if node[0] == "list":
+            return lines, "[" + ", ".join(values) + "]", False
+        return lines, f"{node[1]}({', '.join(values)})", False
+
+    def logical(self, kind: str, operands: list[Node]) -> Code:
+        """The library's `&&` (`||`): false (true) on any side decides, else an error or a non-boolean
+        anywhere is an error; operands after a deciding one are not evaluated. Flat, however long."""
+        decides, other = ("False", "True") if kind == "and" else ("True", "False")
+        out, item = self.temp(), self.temp()
+        lines = [f"{out} = {other}"]
+        for index, operand in enumerate(operands):
+            operand_lines, value, pure = self.gen(operand)
+            step = [f"{item} = {value}"] if pure and not operand_lines else \
+                ["try:", *_indent(operand_lines), f"    {item} = {value}", "except CelError:", f"    {item} = None"]
+            step += [f"if {item} is not {other}:", f"    {out} = {decides} if {item} is {decides} else None"]
+            lines += step if index == 0 else [f"if {out} is not {decides}:", *_indent(step)]
+        lines += [f"if {out} is None:", f"    _overload({kind!r})"]
+        return lines, out, True
+
+    def conditional(self, node: Node) -> Code:
+        condition_lines, condition, _ = self.gen(node[1])
+        yes_lines, yes, _ = self.gen(node[2])
+        no_lines, no, _ = self.gen(node[3])
+        out = self.temp()
+        return [*condition_lines, f"if _cond({condition}):", *_indent(yes_lines), f"    {out} = {yes}", "else:",
+                *_indent(no_lines), f"    {out} = {no}"], out, True
+
+    def macro(self, node: Node) -> Code:
+        """A loop over a list (stopping at the first deciding member or error); a map goes to the runtime's
+        `_exists`/`_all`, which model its unordered walk."""
+        _, name, target, variable, body = node
+        lines, value = self.pinned(self.gen(target))
+        body_lines, verdict, _ = self.gen(body)
+        out, item, predicate = self.temp(), self.temp(), self.temp()
+        decides, other = ("True", "False") if name == "exists" else ("False", "True")
+        return [*lines,
+                f"if type({value}) is list or type({value}) is tuple:",
+                f"    {out} = {other}",
+                f"    for {variable} in {value}:",
+                *_indent(body_lines, 2),
+                f"        {item} = {verdict}",
+                f"        if {item} is {decides}:",
+                f"            {out} = {decides}",
+                "            break",
+                f"        if {item} is not {other}:",
+                f"            _overload({name!r})",
+                "else:",
+                f"    def {predicate}({variable}):",
+                *_indent(body_lines, 2),
+                f"        return {verdict}",
+                f"    {out} = _{name}({value}, {predicate})"], out, True
+
+    def function(self, node: Node) -> str:
+        lines, value, _ = self.gen(node)
+        head = [f"g_{name} = a.get({name!r}, _M)" for name in sorted(self.variables)]
+        return "\n".join(["def _rule(a):", *_indent([*head, *lines, f"return {value}"])]) + "\n"
 
 
 def _literal(number: int | float) -> str:
@@ -322,26 +453,27 @@ def _end_of_text(pattern: str) -> str:
 _LISTS = (list, tuple)  # the library converts both to a CEL list
 
 
-def _var(activation: dict[str, Any], name: str) -> Any:
-    try:
-        return activation[name]
-    except KeyError:
-        raise CelError(f"undeclared reference {name}") from None
+_M = object()  # a missing key or variable
 
 
-def _sel(value: Any, name: str) -> Any:
-    if type(value) is dict:
-        try:
-            return value[name]
-        except KeyError:
-            raise CelError(f"no such key: {name}") from None
-    raise CelError("no such overload: field selection")
+def _undeclared(name: str) -> Any:
+    raise CelError(f"undeclared reference {name}")
 
 
-def _has(value: Any, name: str) -> bool:
-    if type(value) is dict:
-        return name in value
-    raise CelError("no such overload: has()")
+def _no_map(value: Any) -> Any:
+    raise CelError(f"no such overload: field selection on {type(value).__name__}")
+
+
+def _no_key(name: str) -> Any:
+    raise CelError(f"no such key: {name}")
+
+
+def _overload(operator: str) -> Any:
+    raise CelError(f"no such overload: {operator}")
+
+
+
+
 
 
 def _plain_keys(mapping: dict[Any, Any]) -> None:
@@ -490,36 +622,8 @@ def _cond(value: Any) -> bool:
     raise CelError("no such overload: ?:")
 
 
-def _and(left: Callable[[], Any], right: Callable[[], Any]) -> bool:
-    """The library's `&&`: false on either side decides, even against an error on the other side."""
-    try:
-        first = left()
-    except CelError:
-        first = None
-    if first is False:
-        return False
-    second = right()  # an error here with no false on the left is the result
-    if second is False:
-        return False
-    if first is True and second is True:
-        return True
-    raise CelError("no such overload: &&")
 
 
-def _or(left: Callable[[], Any], right: Callable[[], Any]) -> bool:
-    """The library's `||`: true on either side decides, even against an error on the other side."""
-    try:
-        first = left()
-    except CelError:
-        first = None
-    if first is True:
-        return True
-    second = right()
-    if second is True:
-        return True
-    if first is False and second is False:
-        return False
-    raise CelError("no such overload: ||")
 
 
 def _outcomes(mapping: dict[Any, Any], predicate: Callable[[Any], Any]) -> tuple[bool, bool, bool]:
@@ -646,13 +750,14 @@ def translate(source: str) -> Function | None:
     """A Python function of the activation computing `source`, or None outside the supported subset."""
     try:
         parser = _Parser(source)
-        code = parser.parse()
+        code = _Generator().function(parser.parse())
     except (_NotTranslatable, RecursionError):
         return None
-    namespace = {**_RUNTIME, "_re": tuple(parser.regexes), "__builtins__": {}}
+    namespace = {**_RUNTIME, "_re": tuple(parser.regexes), "CelError": CelError, "_M": _M, "type": type,
+                 "dict": dict, "list": list, "tuple": tuple, "__builtins__": {}}
     try:
-        exec(f"def _rule(a):\n    return {code}\n", namespace)
-    except (SyntaxError, RecursionError, MemoryError):
+        exec(code, namespace)
+    except (SyntaxError, RecursionError, MemoryError):  # e.g. more nested blocks than CPython allows
         return None
     function: Function = namespace["_rule"]
     return function
