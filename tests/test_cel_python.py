@@ -320,3 +320,30 @@ def test_random_expressions_agree_with_library() -> None:
                                                          library(source, activation))
             compared += 1
     assert translated_count > 1000 and compared > 4000
+
+
+def test_a_batch_gives_each_expression_its_own_verdict() -> None:
+    """translate_batch (the engine's form: one function for a kind's rules) against each rule's own
+    function, on activations generated for all of them at once; errors stay per expression."""
+    sources = [c.rule.cel for c in compiled_rules()["pod-spec"] if c.rule.cel]
+    batch = cel_python.translate_batch(sources)
+    assert batch is not None
+    singles = [cel_python.translate(source) for source in sources]
+    strings = [a or b for source in sources for a, b in _LITERAL.findall(source)]
+    rng = random.Random(7)
+    values = Values(rng, strings)
+    tree = referenced_fields(sources)
+    fired_total = 0
+    for _ in range(300):
+        activation = {name: values.shaped(sub) for name, sub in tree.items()}
+        fired, ask = batch(activation)
+        expected_fired, expected_ask = [], []
+        for index, function in enumerate(singles):
+            outcome = translated(function, activation)  # type: ignore[arg-type]
+            if outcome == UNSUPPORTED:
+                expected_ask.append(index)
+            elif outcome == ("value", True) and outcome[1] is True:
+                expected_fired.append(index)
+        assert (fired, ask) == (expected_fired, expected_ask)
+        fired_total += len(fired)
+    assert fired_total > 1000

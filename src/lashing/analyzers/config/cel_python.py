@@ -106,12 +106,12 @@ Node = tuple[Any, ...]
 class _Parser:
     """Recursive descent over CEL's grammar."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, regexes: list[re.Pattern[str]] | None = None, macros: int = 0) -> None:
         self.tokens = _tokens(source)
         self.index = 0
         self.bound: list[tuple[str, str]] = []  # macro variable -> its python name, innermost last
-        self.macros = 0
-        self.regexes: list[re.Pattern[str]] = []
+        self.macros = macros  # macro variables are numbered across the expressions of one function
+        self.regexes: list[re.Pattern[str]] = regexes if regexes is not None else []
 
     def peek(self) -> tuple[str, Any]:
         return self.tokens[self.index]
@@ -424,8 +424,22 @@ class _Generator:
 
     def function(self, node: Node) -> str:
         lines, value, _ = self.gen(node)
-        head = [f"g_{name} = a.get({name!r}, _M)" for name in sorted(self.variables)]
-        return "\n".join(["def _rule(a):", *_indent([*head, *lines, f"return {value}"])]) + "\n"
+        return self._define("_rule", [*lines, f"return {value}"])
+
+    def batch(self, nodes: list[Node]) -> str:
+        """One function for several expressions: each keeps its own errors; it returns the indices of the
+        true ones, and of those that met a value only the library models."""
+        body = ["fired = []", "ask = []"]
+        for index, node in enumerate(nodes):
+            lines, value, _ = self.gen(node)
+            body += ["try:", *_indent(lines), f"    r = {value}", "except CelError:", "    r = None",
+                     "except (Unsupported, RecursionError):", "    r = _M",
+                     "if r is True:", f"    fired.append({index})", "elif r is _M:", f"    ask.append({index})"]
+        return self._define("_rules", [*body, "return fired, ask"])
+
+    def _define(self, name: str, body: list[str]) -> str:
+        head = [f"g_{variable} = a.get({variable!r}, _M)" for variable in sorted(self.variables)]
+        return "\n".join([f"def {name}(a):", *_indent([*head, *body])]) + "\n"
 
 
 def _literal(number: int | float) -> str:
@@ -753,11 +767,38 @@ def translate(source: str) -> Function | None:
         code = _Generator().function(parser.parse())
     except (_NotTranslatable, RecursionError):
         return None
-    namespace = {**_RUNTIME, "_re": tuple(parser.regexes), "CelError": CelError, "_M": _M, "type": type,
-                 "dict": dict, "list": list, "tuple": tuple, "__builtins__": {}}
+    return _compile(code, "_rule", parser.regexes)  # type: ignore[return-value]
+
+
+Batch = Callable[[dict[str, Any]], tuple[list[int], list[int]]]
+
+
+def translate_batch(sources: list[str]) -> Batch | None:
+    """One Python function evaluating every one of `sources` on an activation: it returns (indices of the
+    expressions that are true, indices of those to evaluate with the library instead). None when one of
+    them is outside the subset. Against one function per expression, this saves a call, a try and the
+    variable lookups per rule: the Kubernetes catalog runs ~45 rules on every container."""
+    regexes: list[re.Pattern[str]] = []
+    nodes: list[Node] = []
+    macros = 0
+    try:
+        for source in sources:
+            parser = _Parser(source, regexes, macros)
+            nodes.append(parser.parse())
+            macros = parser.macros
+        code = _Generator().batch(nodes)
+    except (_NotTranslatable, RecursionError):
+        return None
+    return _compile(code, "_rules", regexes)  # type: ignore[return-value]
+
+
+def _compile(code: str, name: str, regexes: list[re.Pattern[str]]) -> Callable[..., Any] | None:
+    namespace = {**_RUNTIME, "_re": tuple(regexes), "CelError": CelError, "Unsupported": Unsupported,
+                 "RecursionError": RecursionError, "_M": _M, "type": type, "dict": dict, "list": list,
+                 "tuple": tuple, "__builtins__": {}}
     try:
         exec(code, namespace)
     except (SyntaxError, RecursionError, MemoryError):  # e.g. more nested blocks than CPython allows
         return None
-    function: Function = namespace["_rule"]
+    function: Callable[..., Any] = namespace[name]
     return function

@@ -116,20 +116,14 @@ def _run(compiled: CompiledRule, context: Any, resource: str) -> bool:
         return False
 
 
-def _run_python(compiled: CompiledRule, variables: dict[str, Any], resource: str) -> bool:
-    """A translated rule's verdict; a value the translation does not model goes to the library."""
+def _run_library(compiled: CompiledRule, variables: dict[str, Any], resource: str) -> bool:
+    """A rule's verdict by the library, on variables not slimmed (for values the translation hands back)."""
     try:
-        return compiled.python(variables) is True  # type: ignore[misc]
-    except cel_python.CelError as exc:
+        context = cel.Context(variables)
+    except Exception as exc:  # a value the library cannot convert (e.g. a float map key)
         log.debug("rule %s on %s: %s", compiled.rule.id, resource, exc)
         return False
-    except (cel_python.Unsupported, RecursionError):
-        try:
-            context = cel.Context(variables)
-        except Exception as exc:  # a value the library cannot convert (e.g. a float map key)
-            log.debug("rule %s on %s: %s", compiled.rule.id, resource, exc)
-            return False
-        return _run(compiled, context, resource)
+    return _run(compiled, context, resource)
 
 
 def without_containers(data: dict[str, Any]) -> dict[str, Any]:
@@ -197,6 +191,37 @@ class _Plan:
     container_rules: tuple[CompiledRule, ...]  # catalog order, which findings keep
     object_groups: tuple[_Group, ...]  # of the rules the library evaluates
     container_groups: tuple[_Group, ...]
+    object_batch: _Batch | None = None  # the translated rules, as one function
+    container_batch: _Batch | None = None
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Translated rules compiled into one function (cel_python.translate_batch); `rules[i]` is the
+    rule behind the function's index i."""
+
+    function: cel_python.Batch
+    rules: tuple[CompiledRule, ...]
+
+    def fired(self, variables: dict[str, Any], resource: str) -> list[CompiledRule]:
+        """The rules true on `variables`, in catalog order; those meeting values only the library models
+        are asked to it."""
+        fired, ask = self.function(variables)
+        rules = self.rules
+        hits = [rules[index] for index in fired]
+        if ask:
+            hits += [rules[index] for index in ask if _run_library(rules[index], variables, resource)]
+            order = {compiled: index for index, compiled in enumerate(rules)}
+            hits.sort(key=order.__getitem__)
+        return hits
+
+
+def _batch(rules: tuple[CompiledRule, ...]) -> _Batch | None:
+    translated = tuple(r for r in rules if r.python is not None)
+    if not translated:
+        return None
+    function = cel_python.translate_batch([r.rule.cel for r in translated])
+    return _Batch(function, translated) if function is not None else None
 
 
 # Container rules reading the container's securityContext (most rules; its settings repeat across
@@ -239,8 +264,11 @@ def _plan(kind: str, disabled: frozenset[str], translate: bool = True) -> _Plan:
         rules = [dataclasses.replace(r, python=None) for r in rules]
     object_rules = tuple(r for r in rules if not r.per_container)
     container_rules = tuple(r for r in rules if r.per_container)
-    return _Plan(object_rules, container_rules, _groups(tuple(r for r in object_rules if r.python is None)),
-                 _groups(tuple(r for r in container_rules if r.python is None), by_fields=True))
+    object_batch, container_batch = _batch(object_rules), _batch(container_rules)
+    in_batches = {*(object_batch.rules if object_batch else ()), *(container_batch.rules if container_batch else ())}
+    return _Plan(object_rules, container_rules, _groups(tuple(r for r in object_rules if r not in in_batches)),
+                 _groups(tuple(r for r in container_rules if r not in in_batches), by_fields=True),
+                 object_batch, container_batch)
 
 
 _memo: dict[tuple[Any, ...], tuple[bool, ...]] = {}
@@ -283,9 +311,8 @@ def evaluate(target: Target, settings: Settings) -> Iterator[Hit]:
     variables = {"object": obj, "settings": settings.as_cel()}
     key = (target.kind, settings.disabled_rules)
     verdicts = {compiled.rule.id: hit for compiled, hit in _verdicts(plan.object_groups, variables, resource, key)}
-    for compiled in plan.object_rules:
-        if compiled.python is not None:
-            verdicts[compiled.rule.id] = _run_python(compiled, variables, resource)
+    if plan.object_batch is not None:
+        verdicts.update(dict.fromkeys((c.rule.id for c in plan.object_batch.fired(variables, resource)), True))
     for compiled in rules:
         rule = compiled.rule
         if compiled.program is None:
@@ -293,16 +320,20 @@ def evaluate(target: Target, settings: Settings) -> Iterator[Hit]:
                 line = (container.field_line(field_name) if container else target.field_line(field_name)) \
                     if field_name else _line(rule, target, container)
                 yield Hit(rule, target, container, line, detail)
-        elif not compiled.per_container and verdicts[rule.id]:
+        elif not compiled.per_container and verdicts.get(rule.id):
             yield Hit(rule, target, None, _line(rule, target, None))
     if not plan.container_rules:
         return
+    batch, groups = plan.container_batch, plan.container_groups
+    order = {compiled: index for index, compiled in enumerate(plan.container_rules)} if groups else {}
     for container in target.containers:
         variables = {**variables, "container": container.data}
-        library = dict(_verdicts(plan.container_groups, variables, resource, key)) if plan.container_groups else {}
-        for compiled in plan.container_rules:
-            if library[compiled] if compiled.python is None else _run_python(compiled, variables, resource):
-                yield Hit(compiled.rule, target, container, _line(compiled.rule, target, container))
+        fired = batch.fired(variables, resource) if batch is not None else []
+        if groups:
+            fired += [compiled for compiled, hit in _verdicts(groups, variables, resource, key) if hit]
+            fired.sort(key=order.__getitem__)
+        for compiled in fired:
+            yield Hit(compiled.rule, target, container, _line(compiled.rule, target, container))
 
 
 def _extra(hit: Hit) -> dict[str, str]:
