@@ -770,6 +770,15 @@ def translate(source: str) -> Function | None:
     return _compile(code, "_rule", parser.regexes)  # type: ignore[return-value]
 
 
+def translatable(source: str) -> bool:
+    """Whether `source` is in the subset (parsed and generated, not compiled: translate_batch does that)."""
+    try:
+        _Generator().function(_Parser(source).parse())
+    except (_NotTranslatable, RecursionError):
+        return False
+    return True
+
+
 Batch = Callable[[dict[str, Any]], tuple[list[int], list[int]]]
 
 

@@ -55,7 +55,7 @@ class CompiledRule:
     rule: Rule
     program: Any  # cel.Program or None for Python checks
     per_container: bool
-    python: cel_python.Function | None = None  # the CEL translated (None: outside the subset)
+    translated: bool = False  # its CEL is in cel_python's subset (it runs in the kind's batch)
 
 
 @dataclass
@@ -83,7 +83,7 @@ def compile_rule(rule: Rule) -> CompiledRule:
         program = cel.compile(rule.cel)
     except ValueError as exc:
         raise CatalogError(f"rule {rule.id}: invalid CEL: {' '.join(str(exc).split())[:300]}") from None
-    return CompiledRule(rule, program, per_container, cel_python.translate(rule.cel))
+    return CompiledRule(rule, program, per_container, cel_python.translatable(rule.cel))
 
 
 @functools.cache
@@ -217,7 +217,7 @@ class _Batch:
 
 
 def _batch(rules: tuple[CompiledRule, ...]) -> _Batch | None:
-    translated = tuple(r for r in rules if r.python is not None)
+    translated = tuple(r for r in rules if r.translated)
     if not translated:
         return None
     function = cel_python.translate_batch([r.rule.cel for r in translated])
@@ -261,7 +261,7 @@ TRANSLATE = True  # evaluate translated rules in Python (tests turn it off to ch
 def _plan(kind: str, disabled: frozenset[str], translate: bool = True) -> _Plan:
     rules = [r for r in compiled_rules().get(kind, ()) if r.rule.id not in disabled and r.program is not None]
     if not translate:
-        rules = [dataclasses.replace(r, python=None) for r in rules]
+        rules = [dataclasses.replace(r, translated=False) for r in rules]
     object_rules = tuple(r for r in rules if not r.per_container)
     container_rules = tuple(r for r in rules if r.per_container)
     object_batch, container_batch = _batch(object_rules), _batch(container_rules)
