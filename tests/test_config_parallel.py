@@ -126,3 +126,17 @@ def test_a_config_file_that_kills_its_worker_is_a_warning(tmp_path: Path, monkey
     assert result.warnings == [f"{tmp_path / 'pod-0042.yaml'}: could not be analysed (the scanning process was "
                                "killed by signal 11 (SIGSEGV)); skipped"]
     assert len({f.location.path for f in result.findings}) == PARALLEL_MIN_FILES + 9
+
+
+def test_cyclic_garbage_in_a_worker_is_collected() -> None:
+    """Workers run the cycle collector between chunks, not on allocation counts: garbage that only it
+    can free (a cycle holding 1 MiB, per item) must not pile up over 400 items."""
+    import resource
+
+    def work(item: int) -> int:
+        cycle: list[object] = [bytearray(1 << 20)]
+        cycle.append(cycle)
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # MiB
+
+    peaks = list(parallel.run_forked(list(range(400)), work, 2, _crashed, chunk=1))
+    assert max(peaks) - min(peaks) < 100, (min(peaks), max(peaks))
