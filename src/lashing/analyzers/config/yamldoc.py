@@ -15,25 +15,38 @@ import yaml
 
 from lashing.yamlload import FastLoader, fast_is_safe
 
-_RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
+_RESOLVED: dict[str, str] = {}
 _RESOLVED_LIMIT = 50_000
 
 
+_PLAIN_TAG = "lashing:untagged-plain"  # placeholder: resolved by `_implicit` when the node is converted
+_STR_TAG = "tag:yaml.org,2002:str"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_resolver = yaml.resolver.Resolver()
+
+
 class _MemoResolver:
-    """The implicit tag of short plain scalars memoized: the composer asks the (pure Python,
-    regex-scanning) resolver once per node, and keys and values repeat across files."""
+    """The composer asks for the implicit tag of every untagged node, a call into the (pure Python,
+    regex-scanning) resolver. The answer is deferred: plain scalars get a placeholder, resolved by
+    `_implicit` (memoized, keys and values repeat across files) only where the converter needs it."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is not yaml.ScalarNode or self.yaml_path_resolvers or len(value) > 64:
-            return super().resolve(kind, value, implicit)
-        key = (value, implicit)
-        tag = _RESOLVED.get(key)
-        if tag is None:
-            tag = super().resolve(kind, value, implicit)
+        if kind is yaml.ScalarNode:
+            return _PLAIN_TAG if implicit[0] else _STR_TAG
+        return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
+
+
+def _implicit(value: str) -> str:
+    """The tag PyYAML's resolver gives an untagged plain scalar."""
+    tag = _RESOLVED.get(value)
+    if tag is None:
+        tag = _resolver.resolve(yaml.ScalarNode, value, (True, False))
+        if len(value) <= 64:
             if len(_RESOLVED) >= _RESOLVED_LIMIT:
                 _RESOLVED.clear()
-            _RESOLVED[key] = tag
-        return tag
+            _RESOLVED[value] = tag
+    return tag
 
 
 class _Loader(_MemoResolver, FastLoader):  # type: ignore[misc,valid-type]
@@ -79,11 +92,10 @@ class Document:
         return None
 
 
-_STR_TAG = "tag:yaml.org,2002:str"
-
-
 def _scalar(node: yaml.ScalarNode) -> Any:
     tag = node.tag
+    if tag is _PLAIN_TAG:
+        tag = _implicit(node.value)
     if tag == _STR_TAG:
         return node.value
     tag = tag.rsplit(":", 1)[-1]
@@ -141,7 +153,8 @@ class _Converter:
             return out
         mapping: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            if key_node.tag.endswith(":merge"):  # `<<: *base`
+            key_tag = _implicit(key_node.value) if key_node.tag is _PLAIN_TAG else key_node.tag
+            if key_tag.endswith(":merge"):  # `<<: *base`
                 merged = self.convert(value_node, path, child_depth)
                 for part in merged if isinstance(merged, list) else [merged]:
                     if isinstance(part, dict):
