@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import json
 import logging
 import operator
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -21,9 +23,10 @@ from lashing.cli.common import build_policy, output_stream, write_scan
 from lashing.errors import UsageError
 
 if TYPE_CHECKING:
-    from lashing.analyzers.config.scan import FileResult
-    from lashing.model import Finding
-    from lashing.policy import PolicyGate
+    from lashing.analyzers.config.scan import FileResult, ScanResult
+    from lashing.model import ArtifactInfo, Finding
+    from lashing.policy import Policy, PolicyGate
+    from lashing.report.spool import FileRange, Spool
 
 log = logging.getLogger("lashing.config")
 rules = typer.Typer(help="Document the configuration rule catalog.", no_args_is_help=True)
@@ -52,10 +55,9 @@ def config(
     # --- end ---
 ) -> None:
     """Scan configuration files for misconfigurations."""
-    from lashing import __version__
     from lashing.analyzers.config import Settings, scan_paths
     from lashing.model import ArtifactInfo, Report
-    from lashing.policy import PolicyGate, apply_policy
+    from lashing.policy import PolicyGate
     from lashing.policy.vex_match import VexMatcher
     from lashing.report import get_format
 
@@ -75,8 +77,25 @@ def config(
     # JSON is written from findings the scan workers already filtered and encoded (see _prerender).
     gate = PolicyGate(policy, VexMatcher(policy.vex, Report(artifact=artifact))) if format == "json" and fix is None \
         else None
-    result = scan_paths(paths, settings, render_options=render_options,
-                        post=functools.partial(_prerender, gate) if gate is not None else None)
+    with contextlib.ExitStack() as cleanup:
+        spool = None
+        if gate is not None:
+            from lashing.report.spool import Spool
+
+            spool = Spool(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="lashing-report-")))
+            cleanup.callback(spool.close)
+        result = scan_paths(paths, settings, render_options=render_options,
+                            post=functools.partial(_prerender, gate, spool) if gate is not None else None)
+        _report(result, artifact, policy, gate, format, output, fix)
+
+
+def _report(result: ScanResult, artifact: ArtifactInfo, policy: Policy, gate: PolicyGate | None, format: str,
+            output: Path | None, fix: str | None) -> None:
+    """Write the scan's report; raises typer.Exit with the policy's exit code."""
+    from lashing import __version__
+    from lashing.model import Report
+    from lashing.policy import apply_policy
+
     if result.files_scanned and result.files_failed == result.files_scanned:
         raise UsageError(f"none of the {result.files_scanned} file(s) could be read: {result.warnings[0]}")
     findings = sorted(result.findings, key=report_order)
@@ -123,36 +142,37 @@ def report_order(finding: Finding) -> tuple[Any, ...]:
             finding.id)
 
 
-_SEPARATOR = ",\n    "  # between two findings in the JSON report (write_report_stream)
-
-
-def _prerender(gate: PolicyGate, result: FileResult) -> FileResult:
+def _prerender(gate: PolicyGate, spool: Spool, result: FileResult) -> FileResult:
     """In a scan worker: the policy's verdict on each of the file's findings, and the kept ones encoded
-    as the JSON report writes them, in report order, one text per (severity, path): the parent only orders
-    those few chunks (report_order's first two fields) and writes them."""
-    from lashing.report.json_report import finding_json
+    as the JSON report writes them, in report order, one piece per (severity, path) appended to the
+    worker's spool file for that severity: the parent only orders those pieces (report_order's first two
+    fields) and has the kernel copy them into the report."""
+    from lashing.report.json_report import SEPARATOR, finding_json
 
     kept = sorted(((report_order(finding), finding) for finding in map(gate.keep, result.findings)
                    if finding is not None), key=operator.itemgetter(0))
-    result.rendered = [(key, _SEPARATOR.join(finding_json(finding) for _, finding in group))
-                       for key, group in itertools.groupby(kept, key=lambda item: item[0][:2])]
+    result.rendered = [
+        (key, spool.put(str(-key[0]), "".join(SEPARATOR + finding_json(finding) for _, finding in group).encode()))
+        for key, group in itertools.groupby(kept, key=lambda item: item[0][:2])]
     result.findings = []
     return result
 
 
-def in_report_order(chunks: list[tuple[Any, str]]) -> Iterator[str]:
-    """The pre-rendered chunks of all files in report order. Two chunks of one (severity, path), which
-    only happens when two results report the same file (a template rendered twice), are merged finding
-    by finding on (line, rule id), as sorting the findings themselves would."""
-    chunks.sort(key=operator.itemgetter(0))
-    for _, group in itertools.groupby(chunks, key=operator.itemgetter(0)):
-        texts = [text for _, text in group]
-        if len(texts) == 1:
-            yield texts[0]
+def in_report_order(pieces: list[tuple[Any, FileRange]]) -> Iterator[FileRange | str]:
+    """The spooled pieces of all files in report order. Two pieces of one (severity, path), which only
+    happens when two results report the same file (a template rendered twice), are merged finding by
+    finding on (line, rule id), as sorting the findings themselves would."""
+    from lashing.report.json_report import SEPARATOR
+    from lashing.report.spool import read_text
+
+    pieces.sort(key=operator.itemgetter(0))
+    for _, group in itertools.groupby(pieces, key=operator.itemgetter(0)):
+        ranges = [piece for _, piece in group]
+        if len(ranges) == 1:
+            yield ranges[0]
             continue
-        findings = [item if i == 0 else "{" + item for text in texts
-                    for i, item in enumerate(text.split(_SEPARATOR + "{"))]
-        yield _SEPARATOR.join(sorted(findings, key=_line_and_id))
+        findings = ["{" + item for piece in ranges for item in read_text(piece).split(SEPARATOR + "{")[1:]]
+        yield "".join(SEPARATOR + text for text in sorted(findings, key=_line_and_id))
 
 
 def _line_and_id(text: str) -> tuple[int, str]:

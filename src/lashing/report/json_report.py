@@ -19,6 +19,7 @@ from typing import IO, Any
 from lashing.errors import LashingError
 from lashing.model import Finding, Location, Package, Report, Severity
 from lashing.report.interface import ReportFormat
+from lashing.report.spool import FileRange, RangeWriter, coalesce
 
 SCHEMA_VERSION = 1
 MAX_REPORT_BYTES = 1024**3
@@ -87,11 +88,16 @@ def load_report(data: bytes | str) -> Report:
 _ITEMS = ("packages", "findings")
 
 
-def write_report_stream(report: Report, stream: IO[str], findings_json: Iterable[str] | None = None) -> None:
+SEPARATOR = ",\n    "  # before every finding but the first in the document's findings list
+
+
+def write_report_stream(report: Report, stream: IO[str],
+                        findings_json: Iterable[str | FileRange] | None = None) -> None:
     """Write the same document as `dump_report` (byte for byte) one package and finding at a time, so
     memory stays flat however many findings a scan produced. `findings_json`, when given, are the
-    report's findings already encoded by `finding_json` (in report order), written in place of
-    `report.findings`."""
+    report's findings already encoded by `finding_json`, in report order, as pieces of one or more findings
+    each *preceded by SEPARATOR*: text, or a range of a spool file holding that text (copied by the
+    kernel); they are written in place of `report.findings`."""
     if findings_json is not None and report.findings:
         raise ValueError("give the findings either in the report or already encoded, not both")
     head = plain(replace(report, packages=(), findings=()))
@@ -102,17 +108,38 @@ def write_report_stream(report: Report, stream: IO[str], findings_json: Iterable
         encoded: Iterable[str] = ()
         if items:
             encoded = map(finding_json if key == "findings" else _package_json, items)
-        elif key == "findings" and findings_json is not None:
-            encoded = findings_json
         first = True
+        if key == "findings" and findings_json is not None and not items:
+            first = not _write_pieces(stream, findings_json)
         for text in encoded:
-            stream.write(("[\n    " if first else ",\n    ") + text)
+            stream.write(("[\n    " if first else SEPARATOR) + text)
             first = False
         if first:  # nothing written: the value as dump_report writes it
             stream.write(json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  "))
         else:
             stream.write("\n  ]")
     stream.write("\n}\n")
+
+
+def _write_pieces(stream: IO[str], pieces: Iterable[str | FileRange]) -> bool:
+    """Pieces of encoded findings (each starting with SEPARATOR); the first one's comma becomes the list's
+    opening bracket. Whether anything was written."""
+    writer: RangeWriter | None = None
+    first = True
+    for piece in coalesce(pieces):
+        if writer is None:
+            writer = RangeWriter(stream)
+        if isinstance(piece, str):
+            writer.write("[" + piece[1:] if first else piece)
+        elif first:
+            writer.write("[")
+            writer.copy(FileRange(piece.path, piece.offset + 1, piece.length - 1))
+        else:
+            writer.copy(piece)
+        first = False
+    if writer is not None:
+        writer.close()
+    return not first
 
 
 def _package_json(package: Package) -> str:
