@@ -231,7 +231,10 @@ class LayerStream:
             close()
 
 
-_SECTION_WINDOW = 16 * 1024 * 1024
+# The digest thread's read window. Small enough to stay in the CPU caches between the kernel's copy and the
+# hash reading it back: a fresh process hashing the 223 MB base layer spent ~190 ms (~63 ms of it in the
+# kernel) with 16 MiB windows, ~168 ms (~36 ms) with 1 MiB ones.
+_SECTION_WINDOW = 1024 * 1024
 
 
 def _seekable_section(raw: object) -> bool:
