@@ -527,6 +527,21 @@ def test_add_in_order_keeps_the_sets_own_order() -> None:
         assert list(target) == [1, 3, 5, 7, 9, 50]
 
 
+def test_sbom_writes_ahead_only_what_does_not_depend_on_the_stream(report: Report) -> None:
+    """`lashing sbom` writes its document into memory while the layers are still being hashed: the very
+    text the writer gives, for that very report; the table (colors on a terminal) is written at the end."""
+    from lashing.cli.sbom import WrittenAhead
+
+    ahead = WrittenAhead("json")
+    ahead.write(report)
+    copied = io.StringIO()
+    assert ahead.copy(report, copied) and copied.getvalue() == render(report, "json")
+    assert not ahead.copy(replace(report), io.StringIO())  # an equal report, but not the one written
+    table = WrittenAhead("table")
+    table.write(report)
+    assert not table.copy(report, io.StringIO())
+
+
 # -- SPDX ------------------------------------------------------------------------------------------------
 
 
