@@ -350,6 +350,20 @@ def test_section_names_refuse_what_is_not_plain_elf(content: bytes) -> None:
     assert elf_section_names(content) is None
 
 
+def outcome(answer):  # type: ignore[no-untyped-def]
+    """What a cataloger call gives, or the class of what it raises (pyelftools lets some errors through on
+    damaged headers, such as OverflowError; the walk turns them into warnings)."""
+
+    def call(content: bytes) -> tuple | None:
+        try:
+            return answer(content)
+        except Exception as exc:
+            return ("raised", type(exc).__name__)
+
+    return call
+
+
+@outcome
 def old_rust_verdict(content: bytes) -> tuple | None:
     """The cataloger's answer before the header shortcut: scan for the name, then pyelftools."""
     if SECTION.encode() not in content:
@@ -359,6 +373,7 @@ def old_rust_verdict(content: bytes) -> tuple | None:
     return None if blob is None else ("section", decompress(blob))
 
 
+@outcome
 def verdict(content: bytes) -> tuple | None:
     result = analyze(RustAuditableAnalyzer(), "usr/bin/app", content, mode=0o755)
     if result is None:
