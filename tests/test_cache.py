@@ -34,6 +34,21 @@ def test_round_trip_is_lossless(tmp_path: Path) -> None:
     assert cache.get(analysis.diff_id, "dpkg:2") is None
 
 
+def test_file_records_keep_their_stored_form() -> None:
+    """A file record is the walk's tar entry itself: its stored JSON must stay what entries written by
+    earlier versions hold (five named fields), or their cache would not decode."""
+    import msgspec
+
+    from lashing.sources.image.tarwalk import TarEntry
+
+    assert FileRecord is TarEntry
+    stored = b'{"path":"usr/bin/a","kind":"hardlink","size":0,"mode":493,"link":"usr/bin/b"}'
+    record = FileRecord("usr/bin/a", "hardlink", 0, 0o755, "usr/bin/b")
+    assert msgspec.json.encode(record) == stored
+    assert msgspec.json.decode(stored, type=FileRecord) == record
+    assert FileRecord("f", "file") == FileRecord("f", "file", 0, 0, "")
+
+
 def test_size_is_bounded_and_least_recently_used_goes_first(tmp_path: Path) -> None:
     cache = LayerCache(tmp_path / "c.sqlite", max_bytes=60_000)
     first = _analysis(0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -208,3 +209,37 @@ def test_unknown_format_fails_before_reading_the_image(tmp_path: Path, command: 
         if command == "image" else lashing(command, str(archive), "--format", "cyclonedx", cache=cache)
     assert ok.returncode == 0, ok.stderr
     assert (cache / "layers.sqlite").exists()
+
+
+def _big_archive(path: Path, tamper: bool = False) -> Path:
+    """A docker-archive whose base layer (17 MB, uncompressed) is large enough to be read in a forked
+    process; `tamper` changes one byte of a file's data the walk skips, so only the digest can tell."""
+    from craft import LayerSpec, Member, build_docker_archive
+
+    blob = bytes(range(256)) * (17 * 4096)
+    base = [Member("etc/os-release", b'ID=debian\nVERSION_ID="11"\n'), Member("var/lib/dpkg/status", STATUS.encode()),
+            Member("usr/share/big.bin", blob)]
+    app = [Member("usr/lib/python3/dist-packages/Django-2.2.0.dist-info/METADATA",
+                  b"Metadata-Version: 2.1\nName: Django\nVersion: 2.2.0\n")]
+    build_docker_archive(path, [LayerSpec(base, compression="none"), LayerSpec(app, compression="none")])
+    if tamper:
+        raw = bytearray(path.read_bytes())
+        raw[raw.find(blob[:4096]) + 1_000_000] ^= 0xFF
+        path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["cyclonedx", "spdx-json", "json"])
+def test_sbom_is_written_only_once_every_layer_is_proven(tmp_path: Path, fmt: str) -> None:
+    """The report is made while the largest layer is still being hashed, and written only after: a good
+    image gives the whole document, a tampered one the digest error and no file at all."""
+    good = lashing("sbom", str(_big_archive(tmp_path / "good.tar")), "--format", fmt, "-o",
+                   str(tmp_path / "good.out"), cache=tmp_path / "cache")
+    assert good.returncode == 0, good.stderr
+    text = (tmp_path / "good.out").read_text()
+    assert {"libssl1.1", "openssl", "Django"} <= set(re.findall(r'"name": ?"([^"]+)"', text))
+    bad = lashing("sbom", str(_big_archive(tmp_path / "bad.tar", tamper=True)), "--format", fmt, "-o",
+                  str(tmp_path / "bad.out"), cache=tmp_path / "cache2")
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1 and "layer 0" in bad.stderr and "digest mismatch" in bad.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("bad.out", ".bad.out"))) == []

@@ -99,6 +99,18 @@ def _archive(tmp_path: Path, big_files: int = 40, tamper: tuple[bytes, bytes, in
     return path
 
 
+def _pipes() -> list[str]:
+    """This process's open pipes (counting every descriptor would count files that earlier tests left to
+    the garbage collector, which may close them at any moment)."""
+    links = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            links.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:  # the descriptor listdir itself used
+            continue
+    return sorted(link for link in links if link.startswith("pipe:"))
+
+
 def _no_children_left() -> bool:
     try:
         os.waitpid(-1, os.WNOHANG)
@@ -166,14 +178,14 @@ def test_an_unexpected_error_in_a_child_is_an_internal_error_naming_the_layer(
 ) -> None:
     """A bug in a child is not blamed on the image: ChildError (an internal error, as on a thread), with
     the child's traceback in its message."""
-    real = image_mod._analyze_layer
+    real = image_mod._read_layer
 
     def broken(source, layer, *args):  # type: ignore[no-untyped-def]
         if os.getpid() != PARENT:
             raise RuntimeError("boom")
         return real(source, layer, *args)
 
-    monkeypatch.setattr(image_mod, "_analyze_layer", broken)
+    monkeypatch.setattr(image_mod, "_read_layer", broken)
     path = _archive(tmp_path)
     with open_target(str(path)) as source, pytest.raises(forked.ChildError) as info:
         analyze_image(source, [Lister()])
@@ -209,13 +221,13 @@ def test_when_fork_fails_the_layers_go_to_threads(
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
     path = _archive(tmp_path)
-    open_fds = len(os.listdir("/proc/self/fd"))
+    open_pipes = _pipes()
     monkeypatch.setattr(forked.os, "fork", no_more_processes)
     with open_target(str(path)) as source:
         result = analyze_image(source, [Lister()])
     assert fork_everything == ["layer 0"]  # it was tried
     assert len(result.inventory.packages) == 41
-    assert len(os.listdir("/proc/self/fd")) == open_fds  # the pipe was closed
+    assert _pipes() == open_pipes  # the pipe was closed
     assert _no_children_left()
 
 
@@ -315,3 +327,111 @@ def test_only_layers_over_the_size_threshold_are_forked(
         assert (source.stored_size(source.layers[0]) or 0) > 200_000
         analyze_image(source, [Lister()])
     assert fork_everything == ["layer 0"]
+
+
+# -- the proof of a forked layer's bytes, left until after its analysis (while_verifying) -------------------
+
+
+def test_while_verifying_sees_the_analysis_the_scan_returns(tmp_path: Path, fork_everything: list[str]) -> None:
+    """The hook gets the assembled analysis once, and the same analysis is returned after the proof; the
+    forked layer reaches the cache only once proven."""
+    path = _archive(tmp_path)
+    seen: list[object] = []
+    cache = LayerCache(tmp_path / "c.sqlite")
+    with open_target(str(path)) as source:
+        diff_id = source.layers[0].diff_id
+        result = analyze_image(source, [Lister()], cache=cache, while_verifying=seen.append)
+    assert fork_everything == ["layer 0"] and seen == [result]
+    assert len(result.inventory.packages) == 41
+    assert cache.get(diff_id, "lister:1") == result.analyses[0]
+    with open_target(str(path)) as source:
+        plain = analyze_image(source, [Lister()])
+    assert plain.analyses == result.analyses and plain.inventory == result.inventory
+    assert _no_children_left()
+
+
+def test_a_tampered_layer_fails_after_while_verifying_and_is_not_cached(
+    tmp_path: Path, fork_everything: list[str]
+) -> None:
+    """Bytes the walk skipped are changed: the walk succeeds, the analysis goes to the hook, then the
+    child's hash fails and the scan raises the digest error (nothing of the layer is cached)."""
+    path = _archive(tmp_path, tamper=(b"usr/share/blob7", b"", 5000))
+    seen: list[object] = []
+    cache = LayerCache(tmp_path / "c.sqlite")
+    with open_target(str(path)) as source:
+        diff_id = source.layers[0].diff_id
+        with pytest.raises(DigestMismatchError, match=r"layer 0 .*digest mismatch"):
+            analyze_image(source, [Lister()], cache=cache, while_verifying=seen.append)
+    assert len(seen) == 1  # the hook ran on the unproven analysis; the caller must not use what it made
+    assert cache.get(diff_id, "lister:1") is None
+    assert _no_children_left()
+
+
+def test_a_digest_error_wins_over_an_error_of_while_verifying(tmp_path: Path, fork_everything: list[str]) -> None:
+    """The caller's work on unproven bytes may fail because of them: the digest error is what is raised."""
+
+    def fails(_analysis: object) -> None:
+        raise LashingError("cannot write the report")
+
+    tampered = _archive(tmp_path, tamper=(b"usr/share/blob7", b"", 5000))
+    with open_target(str(tampered)) as source, pytest.raises(DigestMismatchError):
+        analyze_image(source, [Lister()], while_verifying=fails)
+    assert _no_children_left()
+    (tmp_path / "good").mkdir()
+    good = _archive(tmp_path / "good")
+    with open_target(str(good)) as source, pytest.raises(LashingError, match="cannot write the report"):
+        analyze_image(source, [Lister()], while_verifying=fails)  # proven bytes: the caller's own error
+    assert _no_children_left()
+
+
+def test_the_forked_layer_is_hashed_after_its_analysis_is_sent(
+    tmp_path: Path, fork_everything: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With while_verifying the child starts hashing only once its analysis is sent (so the hash overlaps
+    the caller's work, not the walk); without it, the hash runs while the layer is read, as before."""
+    from lashing.sources.image import blobs
+
+    log = tmp_path / "order.log"
+    real_hash, real_send = blobs._SectionDigest._hash, forked._write
+
+    def logged_hash(self: object) -> None:
+        if os.getpid() != PARENT:  # the small layers are hashed in this process, on threads
+            with open(log, "a") as out:
+                out.write("hash\n")
+        real_hash(self)  # type: ignore[arg-type]
+
+    def logged_send(fd: int, data: bytes) -> None:
+        what = "verdict" if b'"analysis":null' in data else "analysis"
+        with open(log, "a") as out:
+            out.write(f"send {what}\n")
+        real_send(fd, data)
+
+    monkeypatch.setattr(blobs._SectionDigest, "_hash", logged_hash)
+    monkeypatch.setattr(forked, "_write", logged_send)
+    for hook, order in ((lambda _: None, ["send analysis", "hash", "send verdict"]),
+                        (None, ["hash", "send analysis", "send verdict"])):
+        log.write_text("")
+        (tmp_path / str(len(order)) / str(hook is None)).mkdir(parents=True)
+        with open_target(str(_archive(tmp_path / str(len(order)) / str(hook is None)))) as source:
+            analyze_image(source, [Lister()], while_verifying=hook)
+        assert log.read_text().split("\n")[:-1] == order
+    assert _no_children_left()
+
+
+def test_a_child_killed_while_hashing_is_a_one_line_error(
+    tmp_path: Path, fork_everything: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lashing.sources.image import blobs
+
+    real_hash = blobs._SectionDigest._hash
+
+    def dies(self: object) -> None:
+        if os.getpid() != PARENT:
+            os.kill(os.getpid(), signal.SIGKILL)
+        real_hash(self)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(blobs._SectionDigest, "_hash", dies)
+    with open_target(str(_archive(tmp_path))) as source, pytest.raises(InvalidImageError) as info:
+        analyze_image(source, [Lister()], while_verifying=lambda _: None)
+    assert str(info.value) == "layer 0: the process analyzing it ended without an answer (killed by signal 9)"
+    assert _no_children_left()

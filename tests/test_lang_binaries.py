@@ -23,10 +23,12 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from lashing.analyzers.inventory._binary import elf_section, open_elf
+from lashing.analyzers.inventory._binary import elf_section, elf_section_names, open_elf
 from lashing.analyzers.inventory.golang import GoBinaryAnalyzer
-from lashing.analyzers.inventory.rust import RustAuditableAnalyzer
+from lashing.analyzers.inventory.rust import SECTION, RustAuditableAnalyzer, decompress
 from lashing.model import PackageType
 from test_lang_catalogers import analyze, catalog, run
 
@@ -293,3 +295,126 @@ def test_rust_corrupt_section_is_a_warning(rust_app: tuple[Path, dict]) -> None:
     content[start : start + size] = b"\x78\x9c" + b"\xee" * (size - 2)
     result = analyze(RustAuditableAnalyzer(), "usr/bin/app", bytes(content), mode=0o755)
     assert result is not None and not result.packages and result.warnings
+
+
+# -- the section-name table read from the ELF headers (the rust cataloger's cheap test) ---------------
+
+
+def section_names_by_pyelftools(content: bytes) -> set[str] | None:
+    elf = open_elf(content)
+    if elf is None:
+        return None
+    try:
+        return {section.name for section in elf.iter_sections()}
+    except Exception:  # malformed headers: pyelftools gives up, and so the cataloger
+        return None
+
+
+def real_elf_files() -> list[Path]:
+    """Executables and shared libraries of this machine, 32/64-bit as installed, plus the Go programs."""
+    found = [Path(p) for p in DEBIAN_GO if Path(p).is_file()]
+    for folder in ("/usr/bin", "/usr/lib/x86_64-linux-gnu", "/usr/libexec"):
+        for path in sorted(Path(folder).glob("*"))[:400]:
+            if path.is_file() and not path.is_symlink() and path.stat().st_size < 64 * 1024 * 1024:
+                with open(path, "rb") as handle:
+                    if handle.read(4) == b"\x7fELF":
+                        found.append(path)
+    return found
+
+
+def test_section_names_agree_with_pyelftools(rust_app: tuple[Path, dict]) -> None:
+    """Every section pyelftools names is in the table (so a name missing from it is truly absent)."""
+    root, _ = rust_app
+    files = [root / "usr/bin/app", root / "usr/bin/app-stripped", *real_elf_files()]
+    assert len(files) > 100
+    read = 0
+    for path in files:
+        content = path.read_bytes()
+        names, reference = elf_section_names(content), section_names_by_pyelftools(content)
+        if names is None:
+            continue
+        read += 1
+        assert reference is not None, path
+        assert all(name.encode() + b"\0" in names for name in reference if name), path
+        assert (b".dep-v0\0" in names) == (".dep-v0" in reference), path
+    assert read > 0.9 * len(files)  # plain headers are the rule, the fallback the exception
+    assert b".dep-v0\0" in elf_section_names((root / "usr/bin/app").read_bytes())
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\x7fELF", b"MZ" + bytes(200), b"\x7fELF\x03\x01" + bytes(100), b"\x7fELF\x02\x03" + bytes(100)],
+    ids=["empty", "magic-only", "pe", "bad-class", "bad-order"],
+)
+def test_section_names_refuse_what_is_not_plain_elf(content: bytes) -> None:
+    assert elf_section_names(content) is None
+
+
+def outcome(answer):  # type: ignore[no-untyped-def]
+    """What a cataloger call gives, or the class of what it raises (pyelftools lets some errors through on
+    damaged headers, such as OverflowError; the walk turns them into warnings)."""
+
+    def call(content: bytes) -> tuple | None:
+        try:
+            return answer(content)
+        except Exception as exc:
+            return ("raised", type(exc).__name__)
+
+    return call
+
+
+@outcome
+def old_rust_verdict(content: bytes) -> tuple | None:
+    """The cataloger's answer before the header shortcut: scan for the name, then pyelftools."""
+    if SECTION.encode() not in content:
+        return None
+    elf = open_elf(content)
+    blob = elf_section(elf, content, SECTION) if elf is not None else None
+    return None if blob is None else ("section", decompress(blob))
+
+
+@outcome
+def verdict(content: bytes) -> tuple | None:
+    result = analyze(RustAuditableAnalyzer(), "usr/bin/app", content, mode=0o755)
+    if result is None:
+        return None
+    elf = open_elf(content)
+    return ("section", decompress(elf_section(elf, content, SECTION)))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_rust_shortcut_answers_as_before_on_damaged_headers(rust_app: tuple[Path, dict], data) -> None:
+    """Bytes of the ELF header, the section header table and the name table overwritten at random: the
+    cataloger finds the section exactly when the old scan-then-parse path did."""
+    root, _ = rust_app
+    original = (root / "usr/bin/app").read_bytes()
+    elf = open_elf(original)
+    shoff, entsize, shnum = elf["e_shoff"], elf["e_shentsize"], elf["e_shnum"]
+    table = elf.get_section(elf["e_shstrndx"])
+    regions = [(0, 64), (shoff, shoff + entsize * shnum), (table["sh_offset"], table["sh_offset"] + table["sh_size"])]
+    content = bytearray(original)
+    for _ in range(data.draw(st.integers(1, 4))):
+        start, end = data.draw(st.sampled_from(regions))
+        at = data.draw(st.integers(start, end - 1))
+        content[at] = data.draw(st.integers(0, 255))
+    damaged = bytes(content[: data.draw(st.sampled_from([len(content), shoff + entsize * shnum - 1, 4096]))])
+    assert verdict(damaged) == old_rust_verdict(damaged)
+
+
+def test_rust_shortcut_answers_as_before_on_a_cut_name_table(rust_app: tuple[Path, dict]) -> None:
+    """The name table declared shorter, so that `.dep-v0` is cut or left after its end: pyelftools still reads
+    the name from the bytes that follow, and the shortcut must not claim the section is absent."""
+    root, _ = rust_app
+    original = (root / "usr/bin/app").read_bytes()
+    elf = open_elf(original)
+    header = elf["e_shoff"] + elf["e_shstrndx"] * elf["e_shentsize"]
+    table = elf.get_section(elf["e_shstrndx"])
+    name_at = original.index(b".dep-v0\0", table["sh_offset"]) - table["sh_offset"]
+    assert elf["e_ident"]["EI_CLASS"] == "ELFCLASS64" and elf.little_endian
+    for size in range(name_at - 2, name_at + 10):
+        content = bytearray(original)
+        content[header + 0x20 : header + 0x28] = size.to_bytes(8, "little")
+        assert verdict(bytes(content)) == old_rust_verdict(bytes(content)) == ("section", decompress(
+            elf_section(elf, original, SECTION)
+        )), size

@@ -140,3 +140,25 @@ def test_npm_purls_and_licenses(npm_root: Path) -> None:
             assert pkg.licenses == (declared["type"],)
     scoped = [p for p in packages if p.name.startswith("@babel/")]
     assert scoped and all(p.purl.startswith("pkg:npm/%40babel/") for p in scoped)
+
+
+def test_the_email_parser_loads_with_the_first_python_metadata() -> None:
+    """Building the catalogers does not import the email parser (a layer without Python metadata, read in
+    its own process, need not wait for it); the first METADATA read loads it and parses as before."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from lashing.analyzers.interface import AnalysisInput, FileInfo\n"
+        "from lashing.analyzers.inventory import default_catalogers\n"
+        "analyzer = next(a for a in default_catalogers() if a.name == 'python-installed')\n"
+        "assert 'email.parser' not in sys.modules and 'email.policy' not in sys.modules\n"
+        "path = 'usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA'\n"
+        "meta = b'Metadata-Version: 2.1\\nName: six\\nVersion: 1.16.0\\nLicense: MIT\\n\\nbody\\n'\n"
+        "result = analyzer.analyze(AnalysisInput(FileInfo(path, len(meta)), meta))\n"
+        "print([(p.name, p.version, p.purl, p.licenses) for p in result.packages])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[('six', '1.16.0', 'pkg:pypi/six@1.16.0', ('MIT',))]"

@@ -458,6 +458,90 @@ def test_cyclonedx_without_findings_has_no_vulnerabilities(report: Report) -> No
     assert not [c for c in bom["components"] if c["type"] == "operating-system"]
 
 
+def plain_cyclonedx(report: Report) -> dict:
+    """The document as cyclonedx-python-lib makes it without the writer's shortcuts: components added one at a
+    time in report order, the dependency graph from the library's own `register_dependency` (the reference
+    for `build_bom`, which adds components and dependencies in the library's order and indexes the graph)."""
+    from cyclonedx.model.bom import Bom, BomMetaData
+    from cyclonedx.model.component import Component, ComponentType
+    from cyclonedx.model.tool import ToolRepository
+    from cyclonedx.output.json import JsonV1Dot6
+
+    from lashing.report import cyclonedx as cdx
+    from lashing.report._cdx_vulns import vulnerabilities
+    from lashing.report._common import package_fingerprint, package_ids, report_time
+
+    tool = Component(type=ComponentType.APPLICATION, name="lashing", version=report.tool_version)
+    image = cdx.image_component(report)
+    bom = Bom(metadata=BomMetaData(component=image, tools=ToolRepository(components=[tool]),
+                                   timestamp=report_time(report)))
+    refs: dict = {}
+    for pkg, package_id in zip(report.packages, package_ids(report.packages), strict=True):
+        component = cdx.package_component(pkg, package_id)
+        bom.components.add(component)
+        refs.setdefault(pkg, component.bom_ref.value)
+        refs.setdefault(pkg.key, component.bom_ref.value)
+
+    def ref_for(pkg: Package) -> str:
+        ref = refs.get(pkg) or refs.get(pkg.key)
+        if ref is None:
+            component = cdx.package_component(pkg, package_fingerprint(pkg) + "-finding")
+            bom.components.add(component)
+            ref = refs[pkg] = component.bom_ref.value
+        return ref
+
+    for vuln in vulnerabilities(report, ref_for, cdx.IMAGE_REF):
+        bom.vulnerabilities.add(vuln)
+    if report.os is not None:
+        bom.components.add(cdx.os_component(report.os))
+    bom.register_dependency(image, list(bom.components))
+    document = json.loads(JsonV1Dot6(bom).output_as_string(indent=2))
+    document.pop("serialNumber")
+    return document
+
+
+def cyclonedx_document(report: Report) -> dict:
+    document = json.loads(render(report, "cyclonedx-json"))
+    document.pop("serialNumber")
+    return document
+
+
+def test_cyclonedx_equals_the_library_built_plainly(report: Report) -> None:
+    """Same document, same order of components, dependencies and properties, whatever the packages' order."""
+    for packages in (report.packages, report.packages[::-1]):
+        variant = replace(report, packages=packages)
+        assert cyclonedx_document(variant) == plain_cyclonedx(variant)
+    bare = replace(report, findings=(), os=None)
+    assert cyclonedx_document(bare) == plain_cyclonedx(bare)
+
+
+def test_add_in_order_keeps_the_sets_own_order() -> None:
+    """The key only makes adding cheap: a key that disagrees with the items' order changes nothing."""
+    from sortedcontainers import SortedSet
+
+    from lashing.report.cyclonedx import add_in_order
+
+    for key in (lambda x: x, lambda x: -x, lambda x: x % 3):
+        target = SortedSet([5, 50])
+        add_in_order(target, [3, 9, 1, 50, 7, 3], key)
+        assert list(target) == [1, 3, 5, 7, 9, 50]
+
+
+def test_sbom_writes_ahead_only_what_does_not_depend_on_the_stream(report: Report) -> None:
+    """`lashing sbom` writes its document into memory while the layers are still being hashed: the very
+    text the writer gives, for that very report; the table (colors on a terminal) is written at the end."""
+    from lashing.cli.sbom import WrittenAhead
+
+    ahead = WrittenAhead("json")
+    ahead.write(report)
+    copied = io.StringIO()
+    assert ahead.copy(report, copied) and copied.getvalue() == render(report, "json")
+    assert not ahead.copy(replace(report), io.StringIO())  # an equal report, but not the one written
+    table = WrittenAhead("table")
+    table.write(report)
+    assert not table.copy(report, io.StringIO())
+
+
 # -- SPDX ------------------------------------------------------------------------------------------------
 
 
@@ -708,6 +792,7 @@ def test_real_image_in_every_format(image_report: Report, tmp_path: Path) -> Non
     assert CDX_VALIDATOR.validate_str(text) is None
     components = [c for c in json.loads(text)["components"] if c["type"] == "library"]
     assert len(components) == len(report.packages)
+    assert cyclonedx_document(report) == plain_cyclonedx(report)
     assert all(
         set(props(c, "lashing:layer:diff_id")) <= layer_ids and props(c, "lashing:layer:diff_id")
         for c in components

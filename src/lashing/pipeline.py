@@ -72,9 +72,12 @@ def scan_inventory(
     progress: ProgressHook | None = None,
     scanners: Sequence[str] = (),
     while_reading: Callable[[], object] | None = None,
+    while_verifying: Callable[[Report], object] | None = None,
 ) -> tuple[Report, ImageAnalysis]:
     """Inventory one image or directory (plus the findings of the chosen scanners' analyzers); returns the
-    Report and the analysis behind it. `while_reading` runs once during the scan (see analyze_image)."""
+    Report and the analysis behind it. `while_reading` runs once during the scan; `while_verifying` once
+    with the Report this returns, while the largest layers' digests may still be computed (see
+    analyze_image: what it computes is for use only once this returns)."""
     options = options or ScanOptions()
     analyzers = list(analyzers) if analyzers is not None else default_catalogers()
     opened = open_target(target, options.platform, options.limits, options.registry)
@@ -82,19 +85,30 @@ def scan_inventory(
         if while_reading is not None:
             while_reading()
         analysis = analyze_directory(opened.path, analyzers, options.limits)
-        artifact = ArtifactInfo(name=target, kind="directory")
-        config: dict | None = None
-    else:
-        cache = LayerCache() if options.use_cache else None
-        try:
-            with opened:
-                analysis = analyze_image(opened, analyzers, cache, progress, options.limits, while_reading)
-                artifact = opened.artifact
-                config = opened.config
-        finally:
-            if cache is not None:
-                cache.close()
-    report = Report(
+        report = _report(ArtifactInfo(name=target, kind="directory"), None, analysis, scanners)
+        if while_verifying is not None:
+            while_verifying(report)
+        return report, analysis
+    built: list[Report] = []
+
+    def verifying(analysis: ImageAnalysis) -> None:
+        built.append(_report(opened.artifact, opened.config, analysis, scanners))
+        while_verifying(built[0])  # type: ignore[misc]
+
+    cache = LayerCache() if options.use_cache else None
+    try:
+        with opened:
+            analysis = analyze_image(opened, analyzers, cache, progress, options.limits, while_reading,
+                                     verifying if while_verifying is not None else None)
+            report = built[0] if built else _report(opened.artifact, opened.config, analysis, scanners)
+    finally:
+        if cache is not None:
+            cache.close()
+    return report, analysis
+
+
+def _report(artifact: ArtifactInfo, config: dict | None, analysis: ImageAnalysis, scanners: Sequence[str]) -> Report:
+    return Report(
         artifact=artifact,
         os=analysis.inventory.os,
         layers=analysis.layers if artifact.kind != "directory" else (),
@@ -104,7 +118,6 @@ def scan_inventory(
         tool_version=__version__,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    return report, analysis
 
 
 def scan_vulnerabilities(report: Report, database: Path | None = None) -> Report:
@@ -123,15 +136,18 @@ def load_target(
     progress: ProgressHook | None = None,
     scanners: Sequence[str] = (),
     while_reading: Callable[[], object] | None = None,
+    while_verifying: Callable[[Report], object] | None = None,
 ) -> Report:
-    """The inventory Report of an image, directory or existing SBOM file (CycloneDX / SPDX JSON)."""
+    """The inventory Report of an image, directory or existing SBOM file (CycloneDX / SPDX JSON).
+    `while_verifying` is called with the Report of an image or directory (see scan_inventory), never for
+    an SBOM file."""
     path = Path(target)
     if path.is_file() and _is_sbom(path):
         from lashing.sources.sbom import read_sbom
 
         return read_sbom(path)
     report, _ = scan_inventory(target, options, analyzers, progress=progress, scanners=scanners,
-                               while_reading=while_reading)
+                               while_reading=while_reading, while_verifying=while_verifying)
     return report
 
 

@@ -53,18 +53,27 @@ class LayeredFilesystem:
         for path in analysis.whiteouts:
             for sub in [path, *self._descendants(path)]:
                 self._end(sub, layer, deleted=True)
-        for record in analysis.files:
-            previous = self._current.get(record.path)
+        current, versions, children = self._current, self._versions, self._children
+        for record in analysis.files:  # the hot loop: a base layer has tens of thousands of files
+            path = record.path
+            previous = current.get(path)
             if previous is not None:
-                self._end(record.path, layer, deleted=False)
+                self._end(path, layer, deleted=False)
                 if previous.record.kind == "dir" and record.kind != "dir":
-                    for sub in list(self._descendants(record.path)):
+                    for sub in list(self._descendants(path)):
                         self._end(sub, layer, deleted=True)
             version = FileVersion(record, layer)
-            self._versions[record.path].append(version)
-            self._current[record.path] = version
-            parent = record.path.rpartition("/")[0]
-            self._children[parent].add(record.path)
+            current[path] = version
+            history = versions.get(path)
+            if history is None:
+                versions[path] = [version]
+            else:
+                history.append(version)
+            siblings = children.get(parent := path.rpartition("/")[0])
+            if siblings is None:
+                children[parent] = {path}
+            else:
+                siblings.add(path)
 
     def _end(self, path: str, layer: Layer, *, deleted: bool) -> None:
         version = self._current.pop(path, None)

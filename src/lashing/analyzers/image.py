@@ -64,12 +64,18 @@ def analyze_image(
     progress: ProgressHook | None = None,
     limits: Limits = DEFAULT_LIMITS,
     while_reading: Callable[[], object] | None = None,
+    while_verifying: Callable[[ImageAnalysis], object] | None = None,
 ) -> ImageAnalysis:
     """Analyze every layer (from the cache when possible) and assemble the image inventory.
 
     `while_reading`, when given, is called once on this thread while the layers are read by worker
     threads and forked processes: work the caller needs next (e.g. importing its report writer) then
-    overlaps the reading instead of following it."""
+    overlaps the reading instead of following it.
+
+    `while_verifying`, when given, is called once with the assembled analysis before the digests of the
+    forked layers are proven: their processes hash them after sending their analyses, so the caller's next
+    work (e.g. rendering its report) overlaps the hashing instead of the reading. Nothing it computed may be
+    used unless this function returns: a digest mismatch is raised after it, and wins over its errors."""
     signature = analyzer_signature(analyzers)
     found: dict[int, LayerAnalysis] = {}
     for layer in source.layers:
@@ -79,7 +85,7 @@ def analyze_image(
             if progress:
                 progress(layer, layer.size or 1, layer.size or 1)
     missing = [layer for layer in source.layers if layer.index not in found]
-    forked = _fork_largest(source, missing, analyzers, limits)
+    forked = _fork_largest(source, missing, analyzers, limits, defer_digest=while_verifying is not None)
     try:
         # Decompression and hashing release the GIL: two layers at a time keep both cores busy.
         threaded = [layer for layer in missing if layer.index not in forked]
@@ -97,26 +103,46 @@ def analyze_image(
                     cache.put(found[index], signature)
         for layer in missing:
             if layer.index in forked:
-                found[layer.index] = forked.pop(layer.index).result()
+                found[layer.index] = forked[layer.index].result()
                 if progress:
                     progress(layer, layer.size or 1, layer.size or 1)
-                if cache is not None:
-                    cache.put(found[layer.index], signature)
+        if while_verifying is None:
+            _prove(forked, found, cache, signature)
+        pairs = [(_redacted(layer, analyzers), found[layer.index]) for layer in source.layers]
+        config_warnings: list[str] = []
+        config_findings = _config_findings(source, analyzers, config_warnings)
+        analysis = _finish(pairs, len(source.layers) - len(missing), config_findings, tuple(config_warnings))
+        if while_verifying is not None:
+            try:
+                while_verifying(analysis)
+            except Exception:
+                _prove(forked, found, cache, signature)  # unproven bytes explain an error best
+                raise
+            _prove(forked, found, cache, signature)
     finally:
         for child in forked.values():  # a layer failed: stop the others' processes
             child.cancel()
-    pairs = [(_redacted(layer, analyzers), found[layer.index]) for layer in source.layers]
-    config_warnings: list[str] = []
-    config_findings = _config_findings(source, analyzers, config_warnings)
-    return _finish(pairs, len(source.layers) - len(missing), config_findings, tuple(config_warnings))
+    return analysis
+
+
+def _prove(
+    forked: dict[int, ForkedLayer], found: dict[int, LayerAnalysis], cache: LayerCache | None, signature: str
+) -> None:
+    """Wait for each forked layer's proof of its bytes; only proven analyses reach the cache."""
+    for index in list(forked):
+        forked.pop(index).verified()
+        if cache is not None:
+            cache.put(found[index], signature)
 
 
 def _fork_largest(
-    source: ImageSource, missing: Sequence[Layer], analyzers: Sequence[Analyzer], limits: Limits
+    source: ImageSource, missing: Sequence[Layer], analyzers: Sequence[Analyzer], limits: Limits,
+    defer_digest: bool = False,
 ) -> dict[int, ForkedLayer]:
     """Start a process for each of the largest layers, one per spare core, leaving the rest (and at
     least one layer) to this process's threads. Only for sources read from local files, and only
-    before any thread of ours runs."""
+    before any thread of ours runs. `defer_digest`: the processes hash their layers after sending their
+    analyses (see `analyze_image`'s `while_verifying`)."""
     cores = min(_usable_cores(), MAX_LAYER_WORKERS)
     if not source.forkable_layers or len(missing) < 2 or cores < 2 or not can_fork():
         return {}
@@ -125,7 +151,7 @@ def _fork_largest(
     forked: dict[int, ForkedLayer] = {}
     for layer in biggest:
         if sizes[layer.index] >= FORK_MIN_BYTES:
-            work = partial(_analyze_layer, source, layer, analyzers, limits, None)
+            work = partial(_read_layer, source, layer, analyzers, limits, None, defer_digest)
             try:
                 forked[layer.index] = ForkedLayer(f"layer {layer.index}", work, [c.fd for c in forked.values()])
             except OSError as exc:  # no process or pipe left (a pids limit): the rest go to threads
@@ -174,8 +200,24 @@ def _analyze_layer(
     limits: Limits,
     progress: ProgressHook | None,
 ) -> LayerAnalysis:
+    """One layer's analysis, its bytes proven."""
+    analysis, _ = _read_layer(source, layer, analyzers, limits, progress)
+    return analysis
+
+
+def _read_layer(
+    source: ImageSource,
+    layer: Layer,
+    analyzers: Sequence[Analyzer],
+    limits: Limits,
+    progress: ProgressHook | None,
+    defer_digest: bool = False,
+) -> tuple[LayerAnalysis, Callable[[], None] | None]:
+    """One layer's analysis, and with `defer_digest` the proof still to run: it verifies the layer's digests
+    (hashing them only then when the layer is an uncompressed local file) and closes the stream. Without
+    `defer_digest` the bytes are proven before this returns, and the proof is None."""
     warnings: list[str] = []
-    stream = source.open_layer(layer)
+    stream = source.open_layer(layer, defer_digest=defer_digest)
     name = f"layer {layer.index}"
     try:
         hook = None
@@ -186,14 +228,27 @@ def _analyze_layer(
 
         entries = iter_tar(stream, max_members=limits.max_members, warn=warnings.append, name=name)
         analysis = walk_entries(layer.diff_id, entries, analyzers, warnings, on_file=hook)
-        stream.finish()
-    finally:
+        if not defer_digest:
+            stream.finish()
+    except BaseException:
+        stream.close()
+        raise
+    proof = None
+    if defer_digest:
+
+        def proof() -> None:
+            try:
+                stream.finish()
+            finally:
+                stream.close()
+
+    else:
         stream.close()
     if progress is not None:
         progress(layer, layer.size or stream.compressed_bytes, layer.size or stream.compressed_bytes)
     for warning in warnings:
         log.info("%s: %s", name, warning)
-    return analysis
+    return analysis, proof
 
 
 def analyze_directory(

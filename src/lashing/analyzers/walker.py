@@ -21,15 +21,9 @@ WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 
 
-@dataclass(frozen=True)
-class FileRecord:
-    """A file-index entry; kind is one of TarEntry's kinds."""
-
-    path: str
-    kind: str
-    size: int = 0
-    mode: int = 0
-    link: str = ""
+# A file-index entry (path, kind, size, mode, link) is the member as the walk read it: one object per member
+# instead of a copy of each (11,219 in the bench image's base layer).
+FileRecord = TarEntry
 
 
 @dataclass(frozen=True)
@@ -79,7 +73,8 @@ def walk_entries(
                 target = base[len(WHITEOUT_PREFIX) :]
                 whiteouts.append(f"{directory}/{target}" if directory else target)
             continue
-        record = FileRecord(entry.path, entry.kind, entry.size, entry.mode, entry.link)
+        record = entry if type(entry) is FileRecord else FileRecord(entry.path, entry.kind, entry.size, entry.mode,
+                                                                    entry.link)
         files[entry.path] = record
         if on_file is not None:
             on_file(entry)

@@ -9,8 +9,8 @@ paths gives two components. lashing facts ride in `lashing:*` properties; declar
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import IO
+from collections.abc import Callable, Iterable
+from typing import IO, Any, TypeVar
 
 from cyclonedx.exception import CycloneDxException
 from cyclonedx.model import Property
@@ -22,6 +22,7 @@ from cyclonedx.model.license import DisjunctiveLicense, License, LicenseExpressi
 from cyclonedx.model.tool import ToolRepository
 from cyclonedx.output.json import JsonV1Dot6
 from cyclonedx.spdx import fixup_id, is_expression
+from sortedcontainers import SortedSet
 
 from lashing import __version__
 from lashing.errors import LashingError
@@ -31,6 +32,7 @@ from lashing.report._common import package_fingerprint, package_ids, package_pur
 from lashing.report.interface import ReportFormat
 
 IMAGE_REF = "lashing:image"
+T = TypeVar("T")
 
 
 def _props(pairs: Iterable[tuple[str, object]]) -> list[Property]:
@@ -128,11 +130,13 @@ def build_bom(report: Report) -> Bom:
     ))
     refs: dict[Package, str] = {}
     by_key: dict[tuple[str, str, str, str], str] = {}
+    components = []
     for pkg, package_id in zip(report.packages, package_ids(report.packages), strict=True):
         component = package_component(pkg, package_id)
-        bom.components.add(component)
+        components.append(component)
         refs.setdefault(pkg, str(component.bom_ref.value))
         by_key.setdefault(pkg.key, str(component.bom_ref.value))
+    add_in_order(bom.components, components, component_order)
 
     def ref_for(pkg: Package) -> str:
         """A finding's package -> its component's bom-ref (a new component when it is not listed)."""
@@ -147,9 +151,42 @@ def build_bom(report: Report) -> Bom:
         bom.vulnerabilities.add(vuln)
     if report.os is not None:
         bom.components.add(os_component(report.os))
-    _index_dependencies(bom)
-    bom.register_dependency(image, list(bom.components))
+    _register_dependencies(bom, image)
     return bom
+
+
+def component_order(component: Component) -> tuple:
+    """The library's own order of components (`Component.__lt__`: type, group, name, version, bom-ref, with
+    None last), as a plain key: the first fields it compares, which tell apart any two distinct bom-refs."""
+    return tuple(
+        (value is None, value or "")
+        for value in (component.type.value, component.group, component.name, component.version,
+                      component.bom_ref.value)
+    )
+
+
+def add_in_order(target: SortedSet, items: Iterable[T], key: Callable[[T], Any]) -> None:
+    """Add `items` to one of the library's sorted sets, cheaply.
+
+    The library's model objects compare by building a tuple of all their fields, and each `add` bisects the
+    set (about log2(n) comparisons, each building two such tuples). Added in ascending order, every item is
+    appended after one comparison. `key` only has to agree with the objects' own order to be fast: the set
+    still places each item by that order, so a disagreement costs time, never a different result."""
+    for item in sorted(items, key=key):
+        target.add(item)
+
+
+def _register_dependencies(bom: Bom, image: Component) -> None:
+    """What `bom.register_dependency(image, components)` makes (the image depends on every component, each
+    component has an entry of its own), with the entries added in their order (by ref)."""
+    root = Dependency(ref=image.bom_ref)
+    add_in_order(root.dependencies, [Dependency(ref=c.bom_ref) for c in bom.components], _dependency_order)
+    add_in_order(bom.dependencies, [root, *(Dependency(ref=c.bom_ref) for c in bom.components)], _dependency_order)
+    _index_dependencies(bom)
+
+
+def _dependency_order(dependency: Dependency) -> str:
+    return str(dependency.ref)
 
 
 def _index_dependencies(bom: Bom) -> None:

@@ -17,6 +17,9 @@ class ReportFormat(ABC):
 
     name: str = ""
     description: str = ""
+    # True when the text depends on the stream it goes to (a terminal gets colors): it cannot be written
+    # ahead into a buffer and copied later.
+    needs_stream: bool = False
 
     @abstractmethod
     def write(self, report: Report, stream: IO[str]) -> None:

@@ -195,6 +195,7 @@ class TableFormat(ReportFormat):
     name = "table"
     description = "human-readable tables (plain text when not writing to a terminal)"
     show_packages = True  # scans (`lashing image`, `fs`) set False: findings and a verdict only
+    needs_stream = True
 
     def write(self, report: Report, stream: IO[str]) -> None:
         render(report, stream, packages=self.show_packages)

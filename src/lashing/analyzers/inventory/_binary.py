@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Iterator
 from contextlib import suppress
 from typing import TYPE_CHECKING
@@ -39,6 +40,45 @@ def wants_binary(path: str, info: FileInfo, max_size: int) -> bool:
     if not info.executable or not (MIN_BINARY <= info.size <= max_size):
         return False
     return not path.startswith(_SKIP_PREFIXES) and not path.endswith(_SKIP_SUFFIXES)
+
+
+# ELF header fields by class (EI_CLASS 1: 32-bit, 2: 64-bit): where e_shoff sits and its format, where the
+# (e_shentsize, e_shnum, e_shstrndx) triple sits, and where a section header's (sh_offset, sh_size) sits.
+_ELF_LAYOUT = {1: (0x20, "I", 0x2E, 0x10, "II", 40), 2: (0x28, "Q", 0x3A, 0x18, "QQ", 64)}
+_SHN_LORESERVE = 0xFF00
+
+
+def elf_section_names(content: bytes) -> bytes | None:
+    """The section-name string table of an ELF file (`e_shstrndx`'s section), read straight from the headers.
+
+    A section is named `x` only when `x` plus its NUL terminator is in this table, so a cataloger can rule a
+    section out without parsing the file or scanning all its bytes. b"" for an ELF file without section
+    headers (it has no named sections). None whenever the answer is not plain (not ELF, a bad class or byte
+    order, extended numbering, anything out of the file, a table not ending in NUL, a name offset past the
+    table): the caller then takes its full path, which decides as before."""
+    if len(content) < 64 or not content.startswith(ELF_MAGIC) or content[5] not in (1, 2):
+        return None
+    layout = _ELF_LAYOUT.get(content[4])
+    if layout is None:
+        return None
+    shoff_at, shoff_fmt, counts_at, span_at, span_fmt, min_entsize = layout
+    order = "<" if content[5] == 1 else ">"
+    (shoff,) = struct.unpack_from(order + shoff_fmt, content, shoff_at)
+    entsize, shnum, shstrndx = struct.unpack_from(order + "HHH", content, counts_at)
+    if shoff == 0:  # no section header table (pyelftools counts no sections then, whatever e_shnum says)
+        return b""
+    if shnum == 0 or shnum >= _SHN_LORESERVE or shstrndx >= shnum or entsize < min_entsize:
+        return None
+    if shoff + (shnum - 1) * entsize + min_entsize > len(content):
+        return None
+    header = shoff + shstrndx * entsize
+    offset, size = struct.unpack_from(order + span_fmt, content, header + span_at)
+    if size == 0 or offset + size > len(content) or content[offset + size - 1] != 0:
+        return None
+    name_at = struct.Struct(order + "I").unpack_from
+    if any(name_at(content, shoff + i * entsize)[0] >= size for i in range(shnum)):
+        return None  # a name outside the table: pyelftools would read it from whatever bytes follow
+    return content[offset : offset + size]
 
 
 def _errors() -> tuple[type[BaseException], ...]:

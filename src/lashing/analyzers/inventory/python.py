@@ -7,8 +7,6 @@ the PEP 503 normalized name, the package keeps the name the metadata spells.
 from __future__ import annotations
 
 import re
-from email.parser import HeaderParser
-from email.policy import compat32
 
 from lashing.analyzers.interface import AnalysisInput, AnalysisResult, Analyzer, FileInfo
 from lashing.analyzers.inventory._common import clean_licenses, purl
@@ -34,6 +32,12 @@ class PythonPackageAnalyzer(Analyzer):
         return path.endswith(_SUFFIXES)
 
     def analyze(self, item: AnalysisInput) -> AnalysisResult | None:
+        # The email parser (~5 ms of imports) loads on first use, by whichever thread or forked process reads
+        # a layer with Python metadata, rather than before the layers are handed out (a Debian base layer
+        # has none: its process need not wait for it).
+        from email.parser import HeaderParser
+        from email.policy import compat32
+
         # Headers end at the first blank line; the (possibly huge) description body is never parsed.
         text = item.content.decode("utf-8", errors="replace")
         head, _, _ = text.replace("\r\n", "\n").partition("\n\n")

@@ -138,6 +138,7 @@ class LayerStream:
         declared_size: int | None = None,
         name: str = "layer",
         closer: object | None = None,
+        defer_digest: bool = False,
     ):
         self.name = name
         self._limits = limits
@@ -146,7 +147,7 @@ class LayerStream:
         self._section: _SectionDigest | None = None
         if _seekable_section(raw):
             limit = min(compressed_limit, limits.max_layer_bytes)
-            section = _SectionDigest.maybe(raw, digest, diff_id, limit, name)  # type: ignore[arg-type]
+            section = _SectionDigest.maybe(raw, digest, diff_id, limit, name, deferred=defer_digest)  # type: ignore[arg-type]
             if section is not None:
                 self.compression = "none"
                 self._section = section
@@ -231,7 +232,10 @@ class LayerStream:
             close()
 
 
-_SECTION_WINDOW = 16 * 1024 * 1024
+# The digest thread's read window. Small enough to stay in the CPU caches between the kernel's copy and the
+# hash reading it back: a fresh process hashing the 223 MB base layer spent ~190 ms (~63 ms of it in the
+# kernel) with 16 MiB windows, ~168 ms (~36 ms) with 1 MiB ones.
+_SECTION_WINDOW = 1024 * 1024
 
 
 def _seekable_section(raw: object) -> bool:
@@ -245,10 +249,14 @@ class _SectionDigest:
     Hashing runs with the GIL released (one `pread` and one `update` per window of the file), from the
     section's start whatever the walk reads; `verify()` waits for it and raises
     `DigestMismatchError` exactly as the streaming path does. A section shorter than declared hashes
-    what is there and so fails its digest.
+    what is there and so fails its digest. `deferred`: no thread; `verify()` hashes the section itself, on
+    the caller's thread, after the walk (a forked reader does so once its analysis is sent, see `forked`).
     """
 
-    def __init__(self, fd: int, start: int, size: int, digest: str | None, diff_id: str | None, name: str):
+    def __init__(
+        self, fd: int, start: int, size: int, digest: str | None, diff_id: str | None, name: str,
+        deferred: bool = False,
+    ):
         self._fd, self._start, self._size, self._name = fd, start, size, name
         self._checks: list[tuple[str, str]] = []  # (expected digest, what)
         if digest is not None:
@@ -258,12 +266,16 @@ class _SectionDigest:
         self._hashes = {d.split(":", 1)[0]: hasher_for(d) for d, _ in self._checks}
         self._stop = False
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=f"lashing-digest-{name}", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        self._hashed = False
+        if not deferred:
+            self._thread = threading.Thread(target=self._run, name=f"lashing-digest-{name}", daemon=True)
+            self._thread.start()
 
     @classmethod
     def maybe(
-        cls, raw: FileSection, digest: str | None, diff_id: str | None, limit: int, name: str
+        cls, raw: FileSection, digest: str | None, diff_id: str | None, limit: int, name: str,
+        deferred: bool = False,
     ) -> _SectionDigest | None:
         """Start hashing when `raw` is an uncompressed tar section; None for compressed blobs."""
         fd, start, size = raw.fileno(), raw.start, raw.size
@@ -272,34 +284,45 @@ class _SectionDigest:
             return None
         if size > limit:
             raise LimitExceededError(f"{name} blob is larger than its declared or allowed size")
-        return cls(fd, start, size, digest, diff_id, name)
+        return cls(fd, start, size, digest, diff_id, name, deferred)
 
     def _run(self) -> None:
         try:
-            hashes = list(self._hashes.values())
-            pos, end = self._start, self._start + self._size
-            buffer = bytearray(min(_SECTION_WINDOW, max(self._size, 1)))
-            view = memoryview(buffer)
-            while pos < end and not self._stop:
-                # pread and update both run with the GIL released, a window at a time. Not mmap: a file
-                # truncated under a mapping raises SIGBUS and kills the process; a short read here just
-                # hashes what is there, and the digest then fails like any other tampering.
-                got = os.preadv(self._fd, [view[: min(len(buffer), end - pos)]], pos)
-                if got <= 0:
-                    break
-                for h in hashes:
-                    h.update(view[:got])
-                pos += got
-            view.release()
+            self._hash()
         except BaseException as exc:  # re-raised on the caller's thread by verify()
             self._error = exc
 
+    def _hash(self) -> None:
+        hashes = list(self._hashes.values())
+        pos, end = self._start, self._start + self._size
+        buffer = bytearray(min(_SECTION_WINDOW, max(self._size, 1)))
+        view = memoryview(buffer)
+        while pos < end and not self._stop:
+            # pread and update both run with the GIL released, a window at a time. Not mmap: a file
+            # truncated under a mapping raises SIGBUS and kills the process; a short read here just
+            # hashes what is there, and the digest then fails like any other tampering.
+            got = os.preadv(self._fd, [view[: min(len(buffer), end - pos)]], pos)
+            if got <= 0:
+                break
+            for h in hashes:
+                h.update(view[:got])
+            pos += got
+        view.release()
+
     def cancel(self) -> None:
         self._stop = True
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
 
     def verify(self) -> None:
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
+        elif not self._stop and not self._hashed:  # deferred: hash here, once
+            self._hashed = True
+            try:
+                self._hash()
+            except Exception as exc:
+                self._error = exc
         if self._error is not None:
             raise InvalidImageError(f"{self._name}: cannot read the layer ({self._error})") from None
         if self._stop:

@@ -84,7 +84,7 @@ class DockerArchiveSource(ImageSource):
     def stored_size(self, layer: Layer) -> int | None:
         return self.store.size(self._layer_names[layer.index])  # docker save lists no layer sizes
 
-    def open_layer(self, layer: Layer) -> LayerStream:
+    def open_layer(self, layer: Layer, *, defer_digest: bool = False) -> LayerStream:
         name = self._layer_names[layer.index]
         stream, size = self.store.open(name)
         return LayerStream(
@@ -94,6 +94,7 @@ class DockerArchiveSource(ImageSource):
             diff_id=layer.diff_id,
             declared_size=size,
             name=f"layer {layer.index}",
+            defer_digest=defer_digest,
         )
 
     def close(self) -> None:

@@ -49,8 +49,11 @@ class ImageSource(ABC):
     forkable_layers: bool = False
 
     @abstractmethod
-    def open_layer(self, layer: Layer) -> LayerStream:
-        """Open a layer as a verified, decompressed, size-bounded tar stream."""
+    def open_layer(self, layer: Layer, *, defer_digest: bool = False) -> LayerStream:
+        """Open a layer as a verified, decompressed, size-bounded tar stream (verified by its `finish()`).
+
+        `defer_digest`: an uncompressed layer of a local file is hashed by `finish()` itself rather than on
+        a thread while it is read (other streams hash as they are read whatever is asked)."""
 
     def stored_size(self, layer: Layer) -> int | None:
         """The layer's size as stored (what open_layer reads before decompressing), when known."""

@@ -97,7 +97,7 @@ class OCILayoutSource(ImageSource):
             created=self.config.get("created") if isinstance(self.config.get("created"), str) else None,
         )
 
-    def open_layer(self, layer: Layer) -> LayerStream:
+    def open_layer(self, layer: Layer, *, defer_digest: bool = False) -> LayerStream:
         if layer.digest is None:
             raise InvalidImageError(f"layer {layer.index} has no digest")
         stream, size = self.store.open(blob_path(layer.digest))
@@ -112,6 +112,7 @@ class OCILayoutSource(ImageSource):
             diff_id=layer.diff_id,
             declared_size=declared,
             name=f"layer {layer.index}",
+            defer_digest=defer_digest,
         )
 
     def close(self) -> None:

@@ -35,12 +35,13 @@ class BoundedTarInfo(tarfile.TarInfo):
 
 @dataclass(frozen=True)
 class TarEntry:
-    """One member: kind is 'file', 'dir', 'symlink', 'hardlink' or 'other' (devices, fifos)."""
+    """One member: kind is 'file', 'dir', 'symlink', 'hardlink' or 'other' (devices, fifos). Also the walk's
+    file-index entry (`walker.FileRecord`): the entry it sees is the record it keeps."""
 
     path: str
     kind: str
-    size: int
-    mode: int
+    size: int = 0
+    mode: int = 0
     link: str = ""
 
 

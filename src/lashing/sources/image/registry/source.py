@@ -96,7 +96,7 @@ class RegistryImageSource(ImageSource):
             created=created if isinstance(created, str) else None,
         )
 
-    def open_layer(self, layer: Layer) -> LayerStream:
+    def open_layer(self, layer: Layer, *, defer_digest: bool = False) -> LayerStream:
         """Stream the layer blob from the registry into a verifying, decompressing LayerStream."""
         if layer.digest is None:
             raise InvalidImageError(f"layer {layer.index} has no digest")
