@@ -22,6 +22,7 @@ from lashing.analyzers.interface import AnalysisInput, AnalysisResult, Analyzer,
 from lashing.cache.layer_cache import LayerCache
 from lashing.errors import DigestMismatchError, InvalidImageError, LashingError, LimitExceededError
 from lashing.model import Package, PackageType
+from lashing.processes import can_fork
 from lashing.sources.image.detect import open_target
 from lashing.sources.image.interface import Limits
 
@@ -80,9 +81,9 @@ def fork_everything(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def _wait_for_one_thread() -> None:
     """Threads of earlier tests can still be listed by the kernel for a moment after they were joined."""
     deadline = time.monotonic() + 5
-    while not forked.can_fork() and time.monotonic() < deadline:
+    while not can_fork() and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert forked.can_fork(), os.listdir("/proc/self/task")
+    assert can_fork(), os.listdir("/proc/self/task")
 
 
 def _archive(tmp_path: Path, big_files: int = 40, tamper: tuple[bytes, bytes, int] | None = None) -> Path:
@@ -247,7 +248,7 @@ def test_no_fork_while_a_native_thread_runs() -> None:
     started.wait()
     try:
         assert threading.active_count() == 1  # invisible to the threading module
-        assert not forked.can_fork()
+        assert not can_fork()
     finally:
         stop.set()
 

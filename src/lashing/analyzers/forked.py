@@ -24,7 +24,6 @@ import contextlib
 import os
 import signal
 import sys
-import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -61,15 +60,6 @@ _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder(_Answer)
 
 
-def can_fork() -> bool:
-    """Forking is safe only where fork exists and no other thread runs (its locks would be copied held).
-    Native threads count too (yara-x starts one for scan timeouts): on Linux they are read from /proc."""
-    if not hasattr(os, "fork"):
-        return False
-    try:
-        return len(os.listdir("/proc/self/task")) == 1
-    except OSError:
-        return threading.active_count() == 1
 
 
 class ForkedLayer:

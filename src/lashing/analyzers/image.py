@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 
 from lashing.analyzers.filesystem import FileVersion, LayeredFilesystem
-from lashing.analyzers.forked import ForkedLayer, can_fork
+from lashing.analyzers.forked import ForkedLayer
 from lashing.analyzers.interface import Analyzer
 from lashing.analyzers.inventory.assemble import Inventory, assemble
 from lashing.analyzers.inventory.osrelease import finalize_os_purls, merge_os
@@ -30,6 +30,7 @@ from lashing.analyzers.walker import LayerAnalysis, analyzer_signature, walk_ent
 from lashing.cache.layer_cache import LayerCache
 from lashing.errors import LashingError
 from lashing.model import Finding, Layer
+from lashing.processes import can_fork
 from lashing.sources.image.interface import DEFAULT_LIMITS, ImageSource, Limits
 from lashing.sources.image.rootfs import iter_directory
 from lashing.sources.image.tarwalk import iter_tar
