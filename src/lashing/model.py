@@ -8,7 +8,42 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+
+
+def fast_init(cls: type[_T]) -> type[_T]:
+    """Give a frozen dataclass an `__init__` that fills the instance's `__dict__` in one step.
+
+    The generated one sets every field through `object.__setattr__` (~0.1 us each; a Finding took ~2 us to
+    build, and a large config scan builds tens of thousands). The instance stays frozen (assignments
+    still raise), equal, hashed and pickled as before; defaults and default factories are the fields'."""
+    params, values, defaults = [], [], {}
+    for item in fields(cls):
+        name = item.name
+        if item.default is not MISSING:
+            defaults[f"_d_{name}"] = item.default
+            params.append(f"{name}=_d_{name}")
+            values.append(name)
+        elif item.default_factory is not MISSING:
+            defaults[f"_f_{name}"] = item.default_factory
+            params.append(f"{name}=_NOTHING")
+            values.append(f"_f_{name}() if {name} is _NOTHING else {name}")
+        else:
+            params.append(name)
+            values.append(name)
+    body = ", ".join(f"{item.name!r}: {value}" for item, value in zip(fields(cls), values, strict=True))
+    namespace: dict[str, Any] = {**defaults, "_NOTHING": _NOTHING}
+    exec(f"def __init__(self, {', '.join(params)}):\n    self.__dict__.update({{{body}}})\n", namespace)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init  # type: ignore[misc]
+    return cls
+
+
+_NOTHING: Any = object()
 
 
 class Severity(enum.IntEnum):
@@ -81,6 +116,7 @@ class Layer:
     created: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class Location:
     """Where something was found: a path, optionally inside a layer, optionally a line range."""
@@ -134,6 +170,7 @@ class Package:
         return (self.type.value, self.name, self.version, first)
 
 
+@fast_init
 @dataclass(frozen=True)
 class Finding:
     """One problem: a vulnerability, secret, malware hit, misconfiguration or hygiene issue."""

@@ -181,14 +181,23 @@ def _template(finding: Finding) -> tuple[str, str, str]:
     return found
 
 
+_LOCATION_HEADS: dict[Any, str] = {}  # (path, layer) -> the location's text up to its line
+
+
 def _location_json(location: Location | None) -> str:
     if location is None:
         return "null"
-    layer, line, end = location.layer_diff_id, location.line, location.end_line
-    return ('{\n        "path": ' + _encode_str(location.path)
-            + ',\n        "layer_diff_id": ' + ("null" if layer is None else _encode_str(layer))
-            + ',\n        "line": ' + ("null" if line is None else str(int(line)))
-            + ',\n        "end_line": ' + ("null" if end is None else str(int(end))) + "\n      }")
+    path, layer, line, end = location.path, location.layer_diff_id, location.line, location.end_line
+    key = path if layer is None else (path, layer)
+    head = _LOCATION_HEADS.get(key)
+    if head is None:
+        head = ('{\n        "path": ' + _encode_str(path) + ',\n        "layer_diff_id": '
+                + ("null" if layer is None else _encode_str(layer)) + ',\n        "line": ')
+        if len(_LOCATION_HEADS) >= _TEMPLATE_LIMIT:
+            _LOCATION_HEADS.clear()
+        _LOCATION_HEADS[key] = head
+    return (f'{head}{"null" if line is None else int(line)},\n        "end_line": '
+            f'{"null" if end is None else int(end)}\n      }}')
 
 
 def finding_json(finding: Finding) -> str:
