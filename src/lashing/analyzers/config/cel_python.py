@@ -14,7 +14,7 @@ compares both on every catalog rule over generated inputs), including where it d
 spec: `&&`/`||` absorb an error on either side only when the other side decides the result, macros
 stop at the first error, `size()` of a string counts UTF-8 bytes, `$` in a regex is the end of text.
 
-`translate` returns None for anything outside the subset. At run time a function raises `CelError`
+`translate` returns None for anything outside the subset. At run time (cel_values) a function raises `CelError`
 when the expression has no value (a missing field, no matching overload: the rule does not fire) and
 `Unsupported` when it meets a value whose conversion to CEL it does not model (integers beyond 64 bits,
 non-string map keys in a comparison, NaN ordering): the caller then asks the library.
@@ -28,16 +28,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from lashing.analyzers.config import cel_values
+from lashing.analyzers.config.cel_values import _INT_MAX, _INT_MIN, _M, CelError, Unsupported
+
+__all__ = ["Batch", "CelError", "Function", "Unsupported", "translatable", "translate", "translate_batch"]
+
 Function = Callable[[dict[str, Any]], Any]
-_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
-
-
-class CelError(Exception):
-    """The expression has no value on this input (CEL's error value)."""
-
-
-class Unsupported(Exception):
-    """A value this translation does not model: evaluate with the reference library instead."""
 
 
 class _NotTranslatable(Exception):
@@ -142,18 +138,18 @@ class _Parser:
         return ("cond", condition, yes, self.expr())
 
     def or_(self) -> Node:
-        operands = [self.and_()]
-        while self.at("||"):
-            self.index += 1
-            operands.append(self.and_())
-        return operands[0] if len(operands) == 1 else ("or", operands)
+        return self.chain("||", "or", self.and_)
 
     def and_(self) -> Node:
-        operands = [self.relation()]
-        while self.at("&&"):
+        return self.chain("&&", "and", self.relation)
+
+    def chain(self, operator: str, kind: str, operand: Callable[[], Node]) -> Node:
+        """`a op b op c` as one n-ary node (the generator evaluates it flat)."""
+        operands = [operand()]
+        while self.at(operator):
             self.index += 1
-            operands.append(self.relation())
-        return operands[0] if len(operands) == 1 else ("and", operands)
+            operands.append(operand())
+        return operands[0] if len(operands) == 1 else (kind, operands)
 
     def relation(self) -> Node:
         node = self.addition()
@@ -204,13 +200,17 @@ class _Parser:
 
     def arguments(self) -> list[Node]:
         self.take("op", "(")
-        args: list[Node] = []
-        while not self.at(")"):
-            args.append(self.expr())
-            if not self.at(")"):
+        return self.items(")")
+
+    def items(self, close: str) -> list[Node]:
+        """Comma-separated expressions up to `close` (consumed)."""
+        found: list[Node] = []
+        while not self.at(close):
+            found.append(self.expr())
+            if not self.at(close):
                 self.take("op", ",")
         self.index += 1
-        return args
+        return found
 
     def method(self, target: Node, name: str) -> Node:
         if name in _MACROS:
@@ -275,13 +275,7 @@ class _Parser:
             self.take("op", ")")
             return node
         if kind == "op" and value == "[":
-            items: list[Node] = []
-            while not self.at("]"):
-                items.append(self.expr())
-                if not self.at("]"):
-                    self.take("op", ",")
-            self.index += 1
-            return ("list", items)
+            return ("list", self.items("]"))
         raise _NotTranslatable(f"unexpected {value!r}")
 
     def call(self, name: str) -> Node:
@@ -462,302 +456,7 @@ def _end_of_text(pattern: str) -> str:
     return "".join(out)
 
 
-# --- runtime: the library's semantics on plain Python data ---------------------------------------------
-
-_LISTS = (list, tuple)  # the library converts both to a CEL list
-
-
-_M = object()  # a missing key or variable
-
-
-def _undeclared(name: str) -> Any:
-    raise CelError(f"undeclared reference {name}")
-
-
-def _no_map(value: Any) -> Any:
-    raise CelError(f"no such overload: field selection on {type(value).__name__}")
-
-
-def _no_key(name: str) -> Any:
-    raise CelError(f"no such key: {name}")
-
-
-def _overload(operator: str) -> Any:
-    raise CelError(f"no such overload: {operator}")
-
-
-
-
-
-
-def _plain_keys(mapping: dict[Any, Any]) -> None:
-    for key in mapping:
-        if type(key) is not str:
-            raise Unsupported("non-string map key")
-
-
-def _index(value: Any, key: Any) -> Any:
-    if type(value) in _LISTS:
-        if type(key) is not int:
-            raise CelError("list index must be an integer")
-        if not 0 <= key < len(value):
-            raise CelError("index out of bounds")
-        return value[key]
-    if type(value) is dict:
-        if type(key) is not str:
-            raise Unsupported("non-string map key")
-        try:
-            return value[key]
-        except KeyError:
-            raise CelError(f"no such key: {key}") from None
-    raise CelError("no such overload: index")
-
-
-_KNOWN = (str, bool, list, tuple, dict)
-
-
-def _number(value: Any) -> bool:
-    """Whether `value` is a CEL int or double; raises Unsupported for integers beyond 64 bits, which the
-    library turns into uint or double."""
-    kind = type(value)
-    if kind is int:
-        if not _INT_MIN <= value <= _INT_MAX:
-            raise Unsupported("integer beyond 64 bits")
-        return True
-    return kind is float
-
-
-def _eq(left: Any, right: Any) -> bool:
-    """CEL equality: numbers compare across int and double; values of other different types are unequal."""
-    kind = type(left)
-    if kind is type(right) and (kind is str or kind is bool):
-        return left == right
-    if left is None or right is None:
-        return left is right
-    if _number(left):
-        return _number(right) and left == right
-    if _number(right):
-        return False
-    if kind in _LISTS and type(right) in _LISTS:
-        return len(left) == len(right) and all(_eq(x, y) for x, y in zip(left, right, strict=True))
-    if kind is not type(right):
-        if kind in _KNOWN and type(right) in _KNOWN:
-            return False
-        raise Unsupported("equality of unmodelled types")
-    if kind is dict:
-        _plain_keys(left)
-        _plain_keys(right)
-        return left.keys() == right.keys() and all(_eq(v, right[k]) for k, v in left.items())
-    raise Unsupported("equality of unmodelled types")
-
-
-def _ne(left: Any, right: Any) -> bool:
-    return not _eq(left, right)
-
-
-def _order(left: Any, right: Any) -> None:
-    """Raise unless CEL orders the two values (numbers with numbers, strings, booleans)."""
-    if _number(left) and _number(right):
-        if left != left or right != right:  # NaN: the library has no ordering for it
-            raise CelError("no such overload: NaN ordering")
-        return
-    kind = type(left)
-    if kind is type(right) and (kind is str or kind is bool):
-        return
-    raise CelError("no such overload: ordering")
-
-
-def _lt(left: Any, right: Any) -> bool:
-    _order(left, right)
-    return bool(left < right)
-
-
-def _le(left: Any, right: Any) -> bool:
-    _order(left, right)
-    return bool(left <= right)
-
-
-def _gt(left: Any, right: Any) -> bool:
-    _order(left, right)
-    return bool(left > right)
-
-
-def _ge(left: Any, right: Any) -> bool:
-    _order(left, right)
-    return bool(left >= right)
-
-
-def _in(item: Any, container: Any) -> bool:
-    if type(container) in _LISTS:
-        return any(_eq(item, element) for element in container)
-    if type(container) is dict:
-        _plain_keys(container)
-        kind = type(item)
-        if kind is str:
-            return item in container
-        if kind is int or kind is bool:
-            return False  # a valid key type, and every key is a string
-        raise CelError("not a valid map key type")
-    raise CelError("no such overload: in")
-
-
-def _add(left: Any, right: Any) -> Any:
-    kind = type(left)
-    if kind in _LISTS and type(right) in _LISTS:
-        return [*left, *right]
-    if kind is type(right):
-        if kind is str:
-            return left + right
-        if kind is int:
-            _number(left)
-            _number(right)
-            total = left + right
-            if not _INT_MIN <= total <= _INT_MAX:
-                raise CelError("integer overflow")
-            return total
-        if kind is float:
-            return left + right
-    if kind is dict or type(right) is dict:
-        raise Unsupported("+ with a map")  # the library appends a map's keys to a list
-    raise CelError("no such overload: +")
-
-
-def _not(value: Any) -> bool:
-    if value is True:
-        return False
-    if value is False:
-        return True
-    raise CelError("no such overload: !")
-
-
-def _cond(value: Any) -> bool:
-    if value is True or value is False:
-        return value
-    raise CelError("no such overload: ?:")
-
-
-
-
-
-
-def _outcomes(mapping: dict[Any, Any], predicate: Callable[[Any], Any]) -> tuple[bool, bool, bool]:
-    """(some true, some false, some error) over a map's keys. The library walks a map in hash order, which
-    varies between runs, and stops at the first deciding member or error: when the answer depends on that
-    order, there is no single answer to model."""
-    _plain_keys(mapping)
-    true = false = error = False
-    for key in mapping:
-        try:
-            verdict = predicate(key)
-        except CelError:
-            verdict = None
-        if verdict is True:
-            true = True
-        elif verdict is False:
-            false = True
-        else:
-            error = True
-    return true, false, error
-
-
-def _exists(value: Any, predicate: Callable[[Any], Any]) -> bool:
-    """The library's `exists`: over a list, stops at the first true and at the first error."""
-    if type(value) is dict:
-        true, _, error = _outcomes(value, predicate)
-        if true and error:
-            raise Unsupported("exists over a map: the answer depends on the library's hash order")
-        if error:
-            raise CelError("no such overload: exists")
-        return true
-    if type(value) not in _LISTS:
-        raise CelError("no such overload: macro target")
-    for member in value:
-        verdict = predicate(member)
-        if verdict is True:
-            return True
-        if verdict is not False:
-            raise CelError("no such overload: exists")
-    return False
-
-
-def _all(value: Any, predicate: Callable[[Any], Any]) -> bool:
-    if type(value) is dict:
-        _, false, error = _outcomes(value, predicate)
-        if false and error:
-            raise Unsupported("all over a map: the answer depends on the library's hash order")
-        if error:
-            raise CelError("no such overload: all")
-        return not false
-    if type(value) not in _LISTS:
-        raise CelError("no such overload: macro target")
-    for member in value:
-        verdict = predicate(member)
-        if verdict is False:
-            return False
-        if verdict is not True:
-            raise CelError("no such overload: all")
-    return True
-
-
-def _size(value: Any) -> int:
-    kind = type(value)
-    if kind is str:
-        return len(value.encode("utf-8", "surrogatepass"))  # the library counts bytes
-    if kind in _LISTS or kind is dict or kind is bytes:
-        return len(value)
-    raise CelError("no such overload: size")
-
-
-_DECIMAL = re.compile(r"[+-]?[0-9]+", re.ASCII)
-
-
-def _int(value: Any) -> int:
-    kind = type(value)
-    if kind is str:
-        if not _DECIMAL.fullmatch(value):
-            raise CelError("int(): invalid digit")
-        number = int(value)
-    elif kind is float:
-        if value != value or value in (float("inf"), float("-inf")):
-            raise CelError("int(): not a finite number")
-        number = int(value)
-    elif kind is int:
-        _number(value)
-        number = value
-    else:
-        raise CelError("no such overload: int()")
-    if not _INT_MIN <= number <= _INT_MAX:
-        raise CelError("int(): integer overflow")
-    return number
-
-
-def _text(value: Any, argument: Any) -> None:
-    if type(value) is not str or type(argument) is not str:
-        raise CelError("no such overload: string function")
-
-
-def _startsWith(value: Any, prefix: Any) -> bool:
-    _text(value, prefix)
-    return bool(value.startswith(prefix))
-
-
-def _endsWith(value: Any, suffix: Any) -> bool:
-    _text(value, suffix)
-    return bool(value.endswith(suffix))
-
-
-def _contains(value: Any, part: Any) -> bool:
-    _text(value, part)
-    return part in value
-
-
-def _matches(value: Any, pattern: re.Pattern[str]) -> bool:
-    if type(value) is not str:
-        raise CelError("no such overload: matches")
-    return pattern.search(value) is not None
-
-
-_RUNTIME = {name: value for name, value in globals().items() if name.startswith("_") and callable(value)}
+_RUNTIME = {name: value for name, value in vars(cel_values).items() if name.startswith("_") and callable(value)}
 
 
 def translate(source: str) -> Function | None:
