@@ -18,7 +18,6 @@ image or ports are new, and a new image costs only the context of the image rule
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import re
@@ -55,7 +54,6 @@ class CompiledRule:
     rule: Rule
     program: Any  # cel.Program or None for Python checks
     per_container: bool
-    translated: bool = False  # its CEL is in cel_python's subset (it runs in the kind's batch)
 
 
 @dataclass
@@ -83,7 +81,7 @@ def compile_rule(rule: Rule) -> CompiledRule:
         program = cel.compile(rule.cel)
     except ValueError as exc:
         raise CatalogError(f"rule {rule.id}: invalid CEL: {' '.join(str(exc).split())[:300]}") from None
-    return CompiledRule(rule, program, per_container, cel_python.translatable(rule.cel))
+    return CompiledRule(rule, program, per_container)
 
 
 @functools.cache
@@ -187,6 +185,7 @@ class _Group:
 
 @dataclass(frozen=True)
 class _Plan:
+    rules: tuple[CompiledRule, ...]  # every enabled rule of the kind, Python checks included, catalog order
     object_rules: tuple[CompiledRule, ...]
     container_rules: tuple[CompiledRule, ...]  # catalog order, which findings keep
     object_groups: tuple[_Group, ...]  # of the rules the library evaluates
@@ -217,11 +216,13 @@ class _Batch:
 
 
 def _batch(rules: tuple[CompiledRule, ...]) -> _Batch | None:
-    translated = tuple(r for r in rules if r.translated)
-    if not translated:
-        return None
-    function = cel_python.translate_batch([r.rule.cel for r in translated])
-    return _Batch(function, translated) if function is not None else None
+    """The rules as one translated function; when some are outside the subset, the others (which are then
+    told apart one by one)."""
+    function = cel_python.translate_batch([r.rule.cel for r in rules]) if rules else None
+    if function is None and rules:
+        rules = tuple(r for r in rules if cel_python.translatable(r.rule.cel))
+        function = cel_python.translate_batch([r.rule.cel for r in rules]) if rules else None
+    return _Batch(function, rules) if function is not None else None
 
 
 # Container rules reading the container's securityContext (most rules; its settings repeat across
@@ -259,14 +260,15 @@ TRANSLATE = True  # evaluate translated rules in Python (tests turn it off to ch
 
 @functools.cache
 def _plan(kind: str, disabled: frozenset[str], translate: bool = True) -> _Plan:
-    rules = [r for r in compiled_rules().get(kind, ()) if r.rule.id not in disabled and r.program is not None]
-    if not translate:
-        rules = [dataclasses.replace(r, translated=False) for r in rules]
+    enabled = tuple(r for r in compiled_rules().get(kind, ()) if r.rule.id not in disabled)
+    rules = [r for r in enabled if r.program is not None]
     object_rules = tuple(r for r in rules if not r.per_container)
     container_rules = tuple(r for r in rules if r.per_container)
-    object_batch, container_batch = _batch(object_rules), _batch(container_rules)
+    object_batch = _batch(object_rules) if translate else None
+    container_batch = _batch(container_rules) if translate else None
     in_batches = {*(object_batch.rules if object_batch else ()), *(container_batch.rules if container_batch else ())}
-    return _Plan(object_rules, container_rules, _groups(tuple(r for r in object_rules if r not in in_batches)),
+    return _Plan(enabled, object_rules, container_rules,
+                 _groups(tuple(r for r in object_rules if r not in in_batches)),
                  _groups(tuple(r for r in container_rules if r not in in_batches), by_fields=True),
                  object_batch, container_batch)
 
@@ -302,10 +304,9 @@ def evaluate(target: Target, settings: Settings) -> Iterator[Hit]:
     Translated rules run on the target's data as it is. For the others, CEL variables are slimmed to the
     fields the rules read and the verdicts memoized by the slimmed values, so a container seen before
     (same image, same settings) costs a repr instead of a context."""
-    rules = [r for r in compiled_rules().get(target.kind, ()) if r.rule.id not in settings.disabled_rules]
-    if not rules:
-        return
     plan = _plan(target.kind, settings.disabled_rules, TRANSLATE)
+    if not plan.rules:
+        return
     resource = target.resource
     obj = without_containers(target.data)
     variables = {"object": obj, "settings": settings.as_cel()}
@@ -313,7 +314,7 @@ def evaluate(target: Target, settings: Settings) -> Iterator[Hit]:
     verdicts = {compiled.rule.id: hit for compiled, hit in _verdicts(plan.object_groups, variables, resource, key)}
     if plan.object_batch is not None:
         verdicts.update(dict.fromkeys((c.rule.id for c in plan.object_batch.fired(variables, resource)), True))
-    for compiled in rules:
+    for compiled in plan.rules:
         rule = compiled.rule
         if compiled.program is None:
             for container, field_name, detail in getattr(checks, rule.check)(target, settings):

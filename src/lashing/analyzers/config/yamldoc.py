@@ -26,7 +26,7 @@ _MAP_TAG = "tag:yaml.org,2002:map"
 _resolver = yaml.resolver.Resolver()
 
 
-class _MemoResolver:
+class _DeferredResolver:
     """The composer asks for the implicit tag of every untagged node, a call into the (pure Python,
     regex-scanning) resolver. The answer is deferred: plain scalars get a placeholder, resolved by
     `_implicit` (memoized, keys and values repeat across files) only where the converter needs it."""
@@ -49,11 +49,11 @@ def _implicit(value: str) -> str:
     return tag
 
 
-class _Loader(_MemoResolver, FastLoader):  # type: ignore[misc,valid-type]
+class _Loader(_DeferredResolver, FastLoader):  # type: ignore[misc,valid-type]
     """libyaml's safe loader (see lashing.yamlload) with the memoized resolver."""
 
 
-class _DeepLoader(_MemoResolver, yaml.SafeLoader):
+class _DeepLoader(_DeferredResolver, yaml.SafeLoader):
     """The pure-Python safe loader for text nested deeper than libyaml can take without crashing."""
 
 
