@@ -113,11 +113,12 @@ def test_a_config_file_that_kills_its_worker_is_a_warning(tmp_path: Path, monkey
             f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\nspec:\n  containers: [{{name: c, image: nginx}}]\n")
     real = scan.scan_content
 
-    def crashing(path: str, content: bytes, settings: scan.Settings | None = None) -> scan.FileResult:
+    def crashing(path: str, content: bytes, settings: scan.Settings | None = None,
+                 keep_hits: bool = False) -> scan.FileResult:
         if path.endswith("pod-0042.yaml"):
             faulthandler.disable()
             os.kill(os.getpid(), signal.SIGSEGV)
-        return real(path, content, settings)
+        return real(path, content, settings, keep_hits)
 
     monkeypatch.setattr(scan, "scan_content", crashing)
     result = scan_paths([tmp_path], workers=2)

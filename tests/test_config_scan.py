@@ -281,10 +281,10 @@ def test_an_analyzer_bug_costs_one_file_not_the_scan(tmp_path, monkeypatch):
     (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec: {hostPID: true}\n")
     real = scan_module.scan_content
 
-    def flaky(name, content, settings=None):
+    def flaky(name, content, settings=None, keep_hits=False):
         if name.endswith("b.yaml"):
             raise KeyError("simulated parser bug")
-        return real(name, content, settings)
+        return real(name, content, settings, keep_hits)
 
     monkeypatch.setattr(scan_module, "scan_content", flaky)
     result = scan_paths([tmp_path], workers=1)

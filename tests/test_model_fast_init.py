@@ -51,3 +51,15 @@ def test_missing_and_unknown_arguments_are_errors() -> None:
 def test_positional_order_is_the_field_order() -> None:
     assert Location("p", "sha256:x", 3, 5) == Location(path="p", layer_diff_id="sha256:x", line=3, end_line=5)
     assert fast_init(_reference(Location))("p", None, 1, 2).end_line == 2
+
+
+def test_finding_at_is_replace() -> None:
+    """Finding.at: the same finding as dataclasses.replace gives, still frozen, the prototype untouched."""
+    prototype = Finding(id="R", kind=FindingKind.CONFIG, severity=Severity.HIGH, title="t", aliases=("A",))
+    location, extra = Location("p.yaml", line=3, end_line=4), {"resource": "Pod/a"}
+    copy = prototype.at(location, extra)
+    expected = dataclasses.replace(prototype, location=location, extra=extra)
+    assert copy == expected and copy.__dict__ == expected.__dict__ and hash(copy) == hash(expected)
+    assert prototype.location is None and prototype.extra == {}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        copy.id = "other"  # type: ignore[misc]

@@ -197,6 +197,30 @@ def test_every_finding_is_kept_filtered_or_suppressed_exactly_once(specs, severi
     assert all(s.source == "t:1" for s in outcome.suppressed)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(list(Severity)), st.booleans(), st.sampled_from(["CVE-1", "CVE-2"]))),
+    st.one_of(st.none(), st.sets(st.sampled_from(list(Severity)), min_size=1)),
+    st.booleans(),
+    st.sampled_from(["none", "active", "expired"]),
+)
+def test_a_gate_that_keeps_everything_says_so(specs, severities, unfixed, ignores):
+    """keeps_everything (the config workers then encode rule hits without asking) holds exactly when
+    nothing could be removed or changed: no filter, no VEX, no unexpired ignore rule."""
+    from lashing.policy import PolicyGate
+    from lashing.policy.vex_match import VexMatcher
+
+    expires = TODAY - timedelta(days=1) if ignores == "expired" else None
+    rules = () if ignores == "none" else (IgnoreRule(ids=("CVE-2",), reason="r", source="t:1", expires=expires),)
+    policy = Policy(today=TODAY, severities=frozenset(severities) if severities else None, ignore_unfixed=unfixed,
+                    ignores=rules)
+    findings = [vuln(vid, severity=sev, fixed=("1",) if has_fix else ()) for sev, has_fix, vid in specs]
+    gate = PolicyGate(policy, VexMatcher(policy.vex, report(*findings)))
+    assert gate.keeps_everything is (severities is None and not unfixed and ignores != "active")
+    if gate.keeps_everything:
+        assert all(gate.decide(f) == ("keep", f) for f in findings)
+
+
 # --- .lashingignore: matching rules, each both ways ---------------------------------------------------------
 
 

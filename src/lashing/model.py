@@ -189,6 +189,13 @@ class Finding:
     remediation: str = ""
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
+    def at(self, location: Location | None, extra: Mapping[str, str]) -> Finding:
+        """This finding with another location and extra map (`dataclasses.replace` in one step: a rule's
+        findings are copies of one prototype, and a config scan makes tens of thousands)."""
+        copy = object.__new__(Finding)
+        copy.__dict__.update(self.__dict__, location=location, extra=extra)
+        return copy
+
 
 @dataclass(frozen=True)
 class ArtifactInfo:

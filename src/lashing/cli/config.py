@@ -23,6 +23,7 @@ from lashing.cli.common import build_policy, output_stream, write_scan
 from lashing.errors import UsageError
 
 if TYPE_CHECKING:
+    from lashing.analyzers.config.engine import Hit
     from lashing.analyzers.config.scan import FileResult, ScanResult
     from lashing.model import ArtifactInfo, Finding
     from lashing.policy import Policy, PolicyGate
@@ -146,16 +147,43 @@ def _prerender(gate: PolicyGate, spool: Spool, result: FileResult) -> FileResult
     """In a scan worker: the policy's verdict on each of the file's findings, and the kept ones encoded
     as the JSON report writes them, in report order, one piece per (severity, path) appended to the
     worker's spool file for that severity: the parent only orders those pieces (report_order's first two
-    fields) and has the kernel copy them into the report."""
+    fields) and has the kernel copy them into the report. Rule hits are encoded without becoming Finding
+    objects when the policy keeps everything (`_hit_pieces`)."""
     from lashing.report.json_report import SEPARATOR, finding_json
 
-    kept = sorted(((report_order(finding), finding) for finding in map(gate.keep, result.findings)
-                   if finding is not None), key=operator.itemgetter(0))
+    if result.hits and not gate.keeps_everything:
+        result.take_hits()
+    pieces = [(report_order(finding), SEPARATOR + finding_json(finding))
+              for finding in map(gate.keep, result.findings) if finding is not None]
+    if result.hits:
+        pieces += _hit_pieces(result.hits, result.line_count)
+    pieces.sort(key=operator.itemgetter(0))
     result.rendered = [
-        (key, spool.put(str(-key[0]), "".join(SEPARATOR + finding_json(finding) for _, finding in group).encode()))
-        for key, group in itertools.groupby(kept, key=lambda item: item[0][:2])]
-    result.findings = []
+        (key, spool.put(str(-key[0]), "".join(text for _, text in group).encode()))
+        for key, group in itertools.groupby(pieces, key=lambda item: item[0][:2])]
+    result.findings, result.hits = [], []
     return result
+
+
+def _hit_pieces(hits: list[Hit], line_count: int | None) -> list[tuple[tuple[Any, ...], str]]:
+    """(report_order key, JSON piece) of each hit, as of `to_finding(hit, line_count)`: the rule's shared
+    prototype finding at the hit's location, the extra map's text encoded once per map."""
+    from lashing.analyzers.config.engine import finding_extra, rule_finding, span
+    from lashing.report.json_report import SEPARATOR, extra_json, located_finding_json
+
+    extras: dict[int, tuple[Any, str]] = {}  # id(map) -> (map, its text); the map is held so ids stay unique
+    pieces = []
+    for hit in hits:
+        line, end_line = span(hit, line_count)
+        prototype = rule_finding(hit.rule)
+        extra = finding_extra(hit)
+        known = extras.get(id(extra))
+        if known is None:
+            known = extras[id(extra)] = (extra, extra_json(extra))
+        path = hit.target.path
+        pieces.append(((-prototype.severity, path, line or 0, prototype.id),
+                       SEPARATOR + located_finding_json(prototype, path, line, end_line, extra, known[1])))
+    return pieces
 
 
 def in_report_order(pieces: list[tuple[Any, FileRange]]) -> Iterator[FileRange | str]:

@@ -73,6 +73,12 @@ class PolicyGate:
             return "suppressed", Suppression(finding, self._active[hit].reason, self._active[hit].source)
         return "keep", finding
 
+    @property
+    def keeps_everything(self) -> bool:
+        """True when `decide` keeps every finding as it is (no severity or fix filter, VEX or active ignore)."""
+        policy = self.policy
+        return policy.severities is None and not policy.ignore_unfixed and not policy.vex and not self._active
+
     def keep(self, finding: Finding) -> Finding | None:
         verdict, item = self.decide(finding)
         return item if verdict == "keep" else None  # type: ignore[return-value]

@@ -187,7 +187,10 @@ _LOCATION_HEADS: dict[Any, str] = {}  # (path, layer) -> the location's text up 
 def _location_json(location: Location | None) -> str:
     if location is None:
         return "null"
-    path, layer, line, end = location.path, location.layer_diff_id, location.line, location.end_line
+    return _location_text(location.path, location.layer_diff_id, location.line, location.end_line)
+
+
+def _location_text(path: str, layer: str | None, line: int | None, end: int | None) -> str:
     key = path if layer is None else (path, layer)
     head = _LOCATION_HEADS.get(key)
     if head is None:
@@ -216,6 +219,36 @@ def finding_json_parts(finding: Finding) -> tuple[str, ...]:
     except (TypeError, ValueError):  # an unhashable or odd field: the generic path
         return (_finding_json_slow(finding),)
     return head, _location_json(finding.location), middle, _extra_json(finding.extra), tail
+
+
+_BY_PROTOTYPE: dict[int, tuple[Finding, tuple[str, str, str] | None]] = {}
+
+
+def located_finding_json(prototype: Finding, path: str, line: int | None, end_line: int | None,
+                         extra: Mapping[str, Any], extra_text: str | None = None) -> str:
+    """`finding_json(prototype.at(Location(path, line=line, end_line=end_line), extra))` without building
+    the finding (a rule's findings share one prototype); `extra_text`, when given, is `extra_json(extra)`."""
+    found = _BY_PROTOTYPE.get(id(prototype))
+    if found is None or found[0] is not prototype:
+        try:
+            parts = _template(prototype) if prototype.package is None else None
+        except (TypeError, ValueError):
+            parts = None
+        found = (prototype, parts)
+        if len(_BY_PROTOTYPE) >= _TEMPLATE_LIMIT:
+            _BY_PROTOTYPE.clear()
+        _BY_PROTOTYPE[id(prototype)] = found
+    parts = found[1]
+    if parts is None:
+        return _finding_json_slow(prototype.at(Location(path, line=line, end_line=end_line), extra))
+    if extra_text is None:
+        extra_text = _extra_json(extra)
+    return f"{parts[0]}{_location_text(path, None, line, end_line)}{parts[1]}{extra_text}{parts[2]}"
+
+
+def extra_json(extra: Any) -> str:
+    """A finding's extra map as the JSON report writes it (nested in the finding)."""
+    return _extra_json(extra)
 
 
 _EXTRAS: dict[tuple[Any, ...], str] = {}  # a config scan's extras repeat per container: resource, source, name

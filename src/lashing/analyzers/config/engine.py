@@ -21,9 +21,10 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from lashing.analyzers.config import cel_python, checks
 from lashing.analyzers.config import cel_runtime as cel
@@ -56,16 +57,18 @@ class CompiledRule:
     per_container: bool
 
 
-@dataclass
-class Hit:
-    """A rule violation before it becomes a Finding."""
+_NO_EXTRA: Mapping[str, str] = MappingProxyType({})
+
+
+class Hit(NamedTuple):
+    """A rule violation before it becomes a Finding (a tuple: a large scan makes tens of thousands)."""
 
     rule: Rule
     target: Target
     container: ContainerTarget | None = None
     line: int | None = None
     detail: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+    extra: Mapping[str, str] = _NO_EXTRA
 
 
 def compile_rule(rule: Rule) -> CompiledRule:
@@ -337,7 +340,7 @@ def evaluate(target: Target, settings: Settings) -> Iterator[Hit]:
             yield Hit(compiled.rule, target, container, _line(compiled.rule, target, container))
 
 
-def _extra(hit: Hit) -> dict[str, str]:
+def finding_extra(hit: Hit) -> dict[str, str]:
     """A finding's extra map: resource, source, the hit's own extras, container, detail. Without the last
     two kinds (most hits) it is the same for every finding on a container, so that one map is shared
     (findings never change their `extra`; the JSON writer encodes a shared map once)."""
@@ -359,18 +362,39 @@ def _extra(hit: Hit) -> dict[str, str]:
     return extra
 
 
-def to_finding(hit: Hit) -> Finding:
-    """A Hit as the shared domain Finding (extra: resource, container, source, detail)."""
-    rule, target = hit.rule, hit.target
-    extra = _extra(hit)
+def span(hit: Hit, line_count: int | None = None) -> tuple[int | None, int | None]:
+    """The finding's (line, end_line): the hit's line, else its target's; the target's whole span when the
+    finding points at the target's first line; an end beyond the file's `line_count` is cut back."""
+    target = hit.target
     line = hit.line if hit.line is not None else target.line
     end_line = target.end_line if (target.end_line and line == target.line and target.end_line >= (line or 0)) \
         else line
-    return Finding(
-        id=rule.id, kind=FindingKind.CONFIG, severity=rule.severity, title=rule.title,
-        description=rule.description, location=Location(target.path, line=line, end_line=end_line),
-        aliases=rule.aliases, references=rule.references, remediation=rule.remediation, extra=extra,
-    )
+    if line_count is not None and end_line and end_line > line_count:
+        end_line = max(min(end_line, line_count), line or 1)
+    return line, end_line
+
+
+_PROTOTYPES: dict[int, tuple[Rule, Finding]] = {}  # id(rule) -> (rule, the finding's rule-given fields)
+
+
+def rule_finding(rule: Rule) -> Finding:
+    """The fields every finding of `rule` shares (no location, no extra): one object per rule."""
+    found = _PROTOTYPES.get(id(rule))
+    if found is None or found[0] is not rule:
+        found = (rule, Finding(id=rule.id, kind=FindingKind.CONFIG, severity=rule.severity, title=rule.title,
+                               description=rule.description, aliases=rule.aliases, references=rule.references,
+                               remediation=rule.remediation))
+        if len(_PROTOTYPES) >= 4096:
+            _PROTOTYPES.clear()
+        _PROTOTYPES[id(rule)] = found
+    return found[1]
+
+
+def to_finding(hit: Hit, line_count: int | None = None) -> Finding:
+    """A Hit as the shared domain Finding (extra: resource, container, source, detail); `line_count`, when
+    known, bounds the location's end."""
+    line, end_line = span(hit, line_count)
+    return rule_finding(hit.rule).at(Location(hit.target.path, line=line, end_line=end_line), finding_extra(hit))
 
 
 def evaluate_all(targets: Iterable[Target], settings: Settings) -> Iterator[Hit]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lashing.analyzers.config import compose, controlplane, dockerrun, kubernetes, render
-from lashing.analyzers.config.engine import Settings, compiled_rules, evaluate, to_finding
+from lashing.analyzers.config.engine import Hit, Settings, compiled_rules, evaluate, to_finding
 from lashing.analyzers.config.parallel import run_forked
 from lashing.analyzers.config.suppress import Suppressions, annotation_ids, is_suppressed
 from lashing.analyzers.config.target import Target
@@ -37,6 +37,15 @@ class FileResult:
     readable: bool = True
     # (sort key, encoded form) of findings a `post` step already encoded for the report, in place of `findings`
     rendered: list[tuple[Any, Any]] = field(default_factory=list)
+    # rule hits not yet made findings (scan_content's keep_hits), and the file's line count that bounds them
+    hits: list[Hit] = field(default_factory=list)
+    line_count: int | None = None
+
+    def take_hits(self) -> None:
+        """Turn the pending hits into findings (after any findings already there)."""
+        line_count = self.line_count
+        self.findings.extend(to_finding(hit, line_count) for hit in self.hits)
+        self.hits = []
 
 
 @dataclass
@@ -126,8 +135,9 @@ def _dockerfile_catalog() -> None:
     _compiled()
 
 
-def scan_content(path: str, content: bytes, settings: Settings | None = None) -> FileResult:
-    """Scan one file's bytes; `path` is what findings report and decides the file type."""
+def scan_content(path: str, content: bytes, settings: Settings | None = None, keep_hits: bool = False) -> FileResult:
+    """Scan one file's bytes; `path` is what findings report and decides the file type. With `keep_hits`,
+    rule hits stay in `result.hits` (see FileResult.take_hits) for a caller that renders them itself."""
     settings = settings or Settings()
     result = FileResult()
     name = os.path.basename(path)
@@ -142,33 +152,25 @@ def scan_content(path: str, content: bytes, settings: Settings | None = None) ->
     else:
         targets = dockerrun.targets(path, text)
     suppressions = Suppressions(text)
-    line_count = text.count("\n") + 1
+    result.line_count = text.count("\n") + 1
+    hits = result.hits
     for target in targets:
         result.targets += 1
         ignored = annotation_ids(target.annotations) | suppressions.ids_for(target.line)
-        check = bool(ignored or suppressions.by_line)
+        if not (ignored or suppressions.by_line):
+            hits.extend(evaluate(target, settings))
+            continue
         for hit in evaluate(target, settings):
-            if check:
-                ids = ignored | suppressions.ids_for(hit.line)
-                if hit.container is not None:
-                    ids |= suppressions.ids_for(hit.container.line)
-                if ids and is_suppressed(hit.rule, ids):
-                    result.suppressed += 1
-                    continue
-            finding = to_finding(hit)
-            if finding.location and finding.location.end_line and finding.location.end_line > line_count:
-                finding = _clamp(finding, line_count)
-            result.findings.append(finding)
+            ids = ignored | suppressions.ids_for(hit.line)
+            if hit.container is not None:
+                ids |= suppressions.ids_for(hit.container.line)
+            if ids and is_suppressed(hit.rule, ids):
+                result.suppressed += 1
+                continue
+            hits.append(hit)
+    if not keep_hits:
+        result.take_hits()
     return result
-
-
-def _clamp(finding: Finding, line_count: int) -> Finding:
-    from dataclasses import replace
-
-    location = finding.location
-    assert location is not None
-    return replace(finding, location=replace(location, end_line=max(min(location.end_line or 0, line_count),
-                                                                    location.line or 1)))
 
 
 def iter_files(root: Path) -> Iterator[Path]:
@@ -218,13 +220,13 @@ def scan_paths(paths: Iterable[Path], settings: Settings | None = None, workers:
             _dockerfile_catalog()
 
         def work(path: Path) -> FileResult | str:
-            return _finish(_scan_file((str(path), settings)), post)
+            return _finish(_scan_file((str(path), settings), post is not None), post)
 
         for result in run_forked(files, work, workers, _crashed):
             _merge(total, result)
     else:
         for path in files:
-            _merge(total, _finish(_scan_file((str(path), settings)), post))
+            _merge(total, _finish(_scan_file((str(path), settings), post is not None), post))
     for kind, item in render.scan_units(units, render_options, lambda name, data: scan_content(name, data, settings)):
         if kind == "warning":
             total.warnings.append(str(item))
@@ -238,10 +240,15 @@ def _crashed(path: Path, why: str) -> str:
 
 
 def _finish(result: FileResult | str, post: Post | None) -> FileResult | str:
-    return post(result) if post is not None and isinstance(result, FileResult) else result
+    if not isinstance(result, FileResult):
+        return result
+    if post is not None:
+        result = post(result)
+    result.take_hits()  # hits hold whole documents: only findings leave a worker
+    return result
 
 
-def _scan_file(job: tuple[str, Settings]) -> FileResult | str:
+def _scan_file(job: tuple[str, Settings], keep_hits: bool = False) -> FileResult | str:
     """One file's result, or a warning string when it cannot be read."""
     name, settings = job
     path = Path(name)
@@ -252,7 +259,7 @@ def _scan_file(job: tuple[str, Settings]) -> FileResult | str:
     except OSError as exc:
         return f"{path}: cannot read: {exc.strerror}"
     try:
-        return scan_content(name, content, settings)
+        return scan_content(name, content, settings, keep_hits)
     except Exception as exc:  # a parser bug on a stranger's file costs that file, not the whole scan
         log.debug("scanning %s failed", path, exc_info=True)
         return f"{path}: could not be analysed ({type(exc).__name__}); skipped"
