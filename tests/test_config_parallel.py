@@ -141,3 +141,24 @@ def test_cyclic_garbage_in_a_worker_is_collected() -> None:
 
     peaks = list(parallel.run_forked(list(range(400)), work, 2, _crashed, chunk=1))
     assert max(peaks) - min(peaks) < 100, (min(peaks), max(peaks))
+
+
+def _inherited_objects_frozen(_item: int) -> bool:
+    import gc
+
+    return gc.get_freeze_count() > 0 and id(_SHARED) not in {id(o) for o in gc.get_objects()}
+
+
+_SHARED: dict[str, list[int]] = {}
+
+
+def test_what_workers_inherit_is_out_of_their_collectors_sight() -> None:
+    """Objects made before forking (the compiled catalogs) are frozen: the workers' collections skip them."""
+    import gc
+
+    global _SHARED
+    _SHARED = {"made": [1, 2, 3]}  # a tracked container created after any earlier freeze
+    try:
+        assert all(parallel.run_forked(list(range(4)), _inherited_objects_frozen, 2, _crashed, chunk=1))
+    finally:
+        gc.unfreeze()

@@ -56,6 +56,7 @@ def run_forked(items: Sequence[Item], work: Callable[[Item], Answer], workers: i
     finally:
         os.close(queue_write)
     pids: dict[int, int] = {}  # answer pipe -> worker pid
+    gc.freeze()  # what the workers inherit stays out of their collector's walks (and its page writes)
     try:
         for _ in range(max(1, min(workers, len(chunks)))):
             answers_read, answers_write = os.pipe()
