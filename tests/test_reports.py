@@ -340,6 +340,33 @@ def test_json_findings_from_rule_templates_match_the_reference_encoder(rules, pl
     assert render(report, "json") == dump_report(report) + "\n"
 
 
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings")
+@settings(max_examples=150, deadline=None)
+@given(
+    rule=st.tuples(_TEXT, _TEXT, st.sampled_from(list(Severity)), st.lists(_TEXT, max_size=2)),
+    odd=st.sampled_from(["plain", "package", "unhashable"]),
+    places=st.lists(st.tuples(_TEXT, st.one_of(st.none(), st.integers(0, 10**6)),
+                              st.one_of(st.none(), st.integers(0, 10**6)),
+                              st.dictionaries(_TEXT, st.one_of(_TEXT, st.integers()), max_size=3)),
+                    max_size=6),
+)
+def test_located_writer_writes_what_finding_json_writes(rule, odd, places) -> None:
+    """A rule's prototype finding written at a location (config hits never become findings on that path)
+    gives finding_json's text of the finding itself; a prototype the templates cannot take (a package, an
+    unhashable field) goes the generic way."""
+    from lashing.report.json_report import extra_json, finding_json, located_writer
+
+    rule_id, title, severity, aliases = rule
+    prototype = Finding(id=rule_id, kind=FindingKind.CONFIG, severity=severity, title=title, description=title,
+                        aliases=tuple(aliases) if odd != "unhashable" else list(aliases),  # type: ignore[arg-type]
+                        package=semvers()[0] if odd == "package" else None, remediation="fix: " + title)
+    write = located_writer(prototype)
+    assert located_writer(prototype) is write
+    for path, line, end_line, extra in places:
+        expected = finding_json(prototype.at(Location(path, line=line, end_line=end_line), extra))
+        assert write(path, line, end_line, extra, extra_json(extra)) == expected
+
+
 def test_json_shape(report: Report) -> None:
     doc = json.loads(render(report, "json"))
     assert doc["schema_version"] == SCHEMA_VERSION == 1

@@ -23,10 +23,12 @@ from lashing.cli.common import build_policy, output_stream, write_scan
 from lashing.errors import UsageError
 
 if TYPE_CHECKING:
+    from lashing.analyzers.config.catalog import Rule
     from lashing.analyzers.config.engine import Hit
     from lashing.analyzers.config.scan import FileResult, ScanResult
     from lashing.model import ArtifactInfo, Finding
     from lashing.policy import Policy, PolicyGate
+    from lashing.report.json_report import LocatedWriter
     from lashing.report.spool import FileRange, Spool
 
 log = logging.getLogger("lashing.config")
@@ -166,24 +168,45 @@ def _prerender(gate: PolicyGate, spool: Spool, result: FileResult) -> FileResult
 
 
 def _hit_pieces(hits: list[Hit], line_count: int | None) -> list[tuple[tuple[Any, ...], str]]:
-    """(report_order key, JSON piece) of each hit, as of `to_finding(hit, line_count)`: the rule's shared
-    prototype finding at the hit's location, the extra map's text encoded once per map."""
-    from lashing.analyzers.config.engine import finding_extra, rule_finding, span
-    from lashing.report.json_report import SEPARATOR, extra_json, located_finding_json
+    """(report_order key, JSON piece) of each hit, as of `to_finding(hit, line_count)`: its rule's prototype
+    finding written at the hit's location (json_report.located_writer), the extra map's text encoded once
+    per map (most hits of a container share theirs)."""
+    from lashing.analyzers.config.engine import finding_extra, span
+    from lashing.report.json_report import SEPARATOR, extra_json
 
     extras: dict[int, tuple[Any, str]] = {}  # id(map) -> (map, its text); the map is held so ids stay unique
     pieces = []
+    append = pieces.append
     for hit in hits:
+        rule = hit.rule
+        known_rule = _RULE_WRITERS.get(id(rule))
+        if known_rule is None or known_rule[0] is not rule:
+            known_rule = _rule_writer(rule)
         line, end_line = span(hit, line_count)
-        prototype = rule_finding(hit.rule)
         extra = finding_extra(hit)
         known = extras.get(id(extra))
         if known is None:
             known = extras[id(extra)] = (extra, extra_json(extra))
         path = hit.target.path
-        pieces.append(((-prototype.severity, path, line or 0, prototype.id),
-                       SEPARATOR + located_finding_json(prototype, path, line, end_line, extra, known[1])))
+        append(((known_rule[1], path, line or 0, known_rule[2]),
+                SEPARATOR + known_rule[3](path, line, end_line, extra, known[1])))
     return pieces
+
+
+# id(rule) -> (rule, -severity, id, its findings' writer); see _hit_pieces
+_RULE_WRITERS: dict[int, tuple[Rule, int, str, LocatedWriter]] = {}
+
+
+def _rule_writer(rule: Rule) -> tuple[Rule, int, str, LocatedWriter]:
+    from lashing.analyzers.config.engine import rule_finding
+    from lashing.report.json_report import located_writer
+
+    prototype = rule_finding(rule)
+    found = (rule, -prototype.severity, prototype.id, located_writer(prototype))
+    if len(_RULE_WRITERS) >= 4096:
+        _RULE_WRITERS.clear()
+    _RULE_WRITERS[id(rule)] = found
+    return found
 
 
 def in_report_order(pieces: list[tuple[Any, FileRange]]) -> Iterator[FileRange | str]:

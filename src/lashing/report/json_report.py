@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import IO, Any
 
@@ -191,16 +191,19 @@ def _location_json(location: Location | None) -> str:
 
 
 def _location_text(path: str, layer: str | None, line: int | None, end: int | None) -> str:
-    key = path if layer is None else (path, layer)
-    head = _LOCATION_HEADS.get(key)
-    if head is None:
-        head = ('{\n        "path": ' + _encode_str(path) + ',\n        "layer_diff_id": '
-                + ("null" if layer is None else _encode_str(layer)) + ',\n        "line": ')
-        if len(_LOCATION_HEADS) >= _TEMPLATE_LIMIT:
-            _LOCATION_HEADS.clear()
-        _LOCATION_HEADS[key] = head
+    head = _LOCATION_HEADS.get(path if layer is None else (path, layer)) or _location_head(path, layer)
     return (f'{head}{"null" if line is None else int(line)},\n        "end_line": '
             f'{"null" if end is None else int(end)}\n      }}')
+
+
+def _location_head(path: str, layer: str | None) -> str:
+    """A location's text up to its line, cached per (path, layer)."""
+    head = ('{\n        "path": ' + _encode_str(path) + ',\n        "layer_diff_id": '
+            + ("null" if layer is None else _encode_str(layer)) + ',\n        "line": ')
+    if len(_LOCATION_HEADS) >= _TEMPLATE_LIMIT:
+        _LOCATION_HEADS.clear()
+    _LOCATION_HEADS[path if layer is None else (path, layer)] = head
+    return head
 
 
 def finding_json(finding: Finding) -> str:
@@ -221,29 +224,45 @@ def finding_json_parts(finding: Finding) -> tuple[str, ...]:
     return head, _location_json(finding.location), middle, _extra_json(finding.extra), tail
 
 
-_BY_PROTOTYPE: dict[int, tuple[Finding, tuple[str, str, str] | None]] = {}
+# (path, line, end_line, extra, extra_json(extra)) -> a finding's text; see located_writer
+LocatedWriter = Callable[[str, "int | None", "int | None", Mapping[str, Any], str], str]
+_WRITERS: dict[int, tuple[Finding, LocatedWriter]] = {}  # id(prototype) -> (prototype, its writer)
 
 
-def located_finding_json(prototype: Finding, path: str, line: int | None, end_line: int | None,
-                         extra: Mapping[str, Any], extra_text: str | None = None) -> str:
-    """`finding_json(prototype.at(Location(path, line=line, end_line=end_line), extra))` without building
-    the finding (a rule's findings share one prototype); `extra_text`, when given, is `extra_json(extra)`."""
-    found = _BY_PROTOTYPE.get(id(prototype))
+def located_writer(prototype: Finding) -> LocatedWriter:
+    """A function giving `finding_json(prototype.at(Location(path, line=line, end_line=end_line), extra))`
+    from (path, line, end_line, extra, extra_json(extra)) without building that finding: a rule's findings
+    are copies of one prototype, and a config scan encodes tens of thousands of them."""
+    found = _WRITERS.get(id(prototype))
     if found is None or found[0] is not prototype:
+        found = (prototype, _writer(prototype))
+        if len(_WRITERS) >= _TEMPLATE_LIMIT:
+            _WRITERS.clear()
+        _WRITERS[id(prototype)] = found
+    return found[1]
+
+
+def _writer(prototype: Finding) -> LocatedWriter:
+    parts = None
+    if prototype.package is None:
         try:
-            parts = _template(prototype) if prototype.package is None else None
-        except (TypeError, ValueError):
+            parts = _template(prototype)
+        except (TypeError, ValueError):  # an unhashable or odd field: the generic path
             parts = None
-        found = (prototype, parts)
-        if len(_BY_PROTOTYPE) >= _TEMPLATE_LIMIT:
-            _BY_PROTOTYPE.clear()
-        _BY_PROTOTYPE[id(prototype)] = found
-    parts = found[1]
     if parts is None:
-        return _finding_json_slow(prototype.at(Location(path, line=line, end_line=end_line), extra))
-    if extra_text is None:
-        extra_text = _extra_json(extra)
-    return f"{parts[0]}{_location_text(path, None, line, end_line)}{parts[1]}{extra_text}{parts[2]}"
+        def generic(path: str, line: int | None, end: int | None, extra: Mapping[str, Any], _text: str) -> str:
+            return _finding_json_slow(prototype.at(Location(path, line=line, end_line=end), extra))
+
+        return generic
+    head, middle, tail = parts
+    heads = _LOCATION_HEADS
+
+    def write(path: str, line: int | None, end: int | None, _extra: Mapping[str, Any], extra_text: str) -> str:
+        location = heads.get(path) or _location_head(path, None)
+        return (f'{head}{location}{"null" if line is None else int(line)},\n        "end_line": '
+                f'{"null" if end is None else int(end)}\n      }}{middle}{extra_text}{tail}')
+
+    return write
 
 
 def extra_json(extra: Any) -> str:
