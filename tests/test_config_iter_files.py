@@ -41,3 +41,59 @@ def test_links_fifos_and_skipped_folders_are_not_read(tmp_path: Path) -> None:
     assert found == [tmp_path / "a-b.yaml", tmp_path / "a.yaml", tmp_path / "b" / "c.yaml"]
     assert found == _walk_reference(tmp_path)
     assert scan_paths([tmp_path]).files_scanned == 3
+
+
+def _units_reference(roots: list[Path]) -> list[tuple[str, Path]]:
+    """Charts and kustomizations as the scanner used to find them: a walk of its own (os.walk, sorted
+    folders, a chart's folder not entered)."""
+    from lashing.analyzers.config.render import unit_of
+
+    units = []
+    for root in roots:
+        if not root.is_dir():
+            continue
+        for folder, dirs, files in os.walk(root, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+            unit = unit_of(Path(folder), files)
+            if unit is not None:
+                units.append((unit.kind, unit.path))
+                if unit.kind == "helm":
+                    dirs[:] = []
+    return units
+
+
+def test_units_come_from_the_same_walk(tmp_path: Path) -> None:
+    """iter_files with `units`: the charts and kustomizations the old separate walk found, in its order,
+    and exactly the files that walk's `covered` filter kept."""
+    from lashing.analyzers.config.render import covered, unit_of
+
+    tree = tmp_path / "t"
+    for folder, names in {
+        "apps/chart": ["Chart.yaml", "values.yaml"], "apps/chart/templates": ["d.yaml"],
+        "apps/chart/charts/sub": ["Chart.yaml"], "apps/plain": ["pod.yaml", "Dockerfile"],
+        "kz/base": ["kustomization.yaml", "deploy.yaml"], "kz/overlays/prod": ["kustomization.yml", "patch.yaml"],
+        "kz/base/inner-chart": ["Chart.yaml"], "kz/base/extra": ["cm.yaml"], "z": ["Kustomization", "svc.yaml"],
+        "vendor/chart": ["Chart.yaml"], "linked": ["pod.yaml"],
+    }.items():
+        (tree / folder).mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (tree / folder / name).write_text("kind: Pod\n")
+    (tree / "linked" / "Chart.yaml").symlink_to(tree / "apps" / "plain")  # a link to a folder: not a chart
+    (tree / "dangling").mkdir()
+    (tree / "dangling" / "kustomization.yaml").symlink_to(tree / "missing")  # a dangling link counts as a file
+    for roots in ([tree], [tree / "apps", tree / "kz", tree / "apps" / "chart" / "templates" / "d.yaml"],
+                  [tree / "kz" / "base" / "extra", tree / "kz"], [CORPUS]):
+        units: list = []
+        found = [path for root in roots for path in iter_files(root, units)]
+        found = [path for path in found if not covered(path, units)]
+        assert [(u.kind, u.path) for u in units] == _units_reference(roots)
+        reference_units = [unit_of(path, ["Chart.yaml"] if kind == "helm" else ["kustomization.yaml"])
+                           for kind, path in _units_reference(roots)]
+        expected = [path for root in roots for path in iter_files(root) if not covered(path, reference_units)]
+        assert found == expected
+        if roots == [tree]:
+            assert [(u.kind, u.path.relative_to(tree).as_posix()) for u in units] == [
+                ("helm", "apps/chart"), ("kustomize", "dangling"), ("kustomize", "kz/base"), ("helm", "kz/base/inner-chart"),
+                ("kustomize", "kz/overlays/prod"), ("kustomize", "z")]
+            assert [p.relative_to(tree).as_posix() for p in found] == ["apps/plain/Dockerfile", "apps/plain/pod.yaml",
+                                                                       "linked/pod.yaml"]

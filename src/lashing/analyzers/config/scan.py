@@ -173,28 +173,48 @@ def scan_content(path: str, content: bytes, settings: Settings | None = None, ke
     return result
 
 
-def iter_files(root: Path) -> Iterator[Path]:
+def iter_files(root: Path, units: list[render.Unit] | None = None) -> Iterator[Path]:
     """Regular files under `root` the scanner wants, in os.walk's top-down order with names sorted; skips
     VCS/vendor folders, never follows symlinks, never opens a FIFO or device. One scandir per folder: the
-    entries' types come with the listing (no stat per file)."""
+    entries' types come with the listing (no stat per file).
+
+    With `units`, the same walk also collects the Helm charts and kustomizations it meets (what
+    render.find_units finds, in its order) and leaves out their files, which are rendered, not read raw;
+    a chart's folder is not entered (helm renders its subcharts)."""
     if root.is_file():
         yield root
         return
-    stack = [str(root)]
+    stack = [(str(root), False)]
     while stack:
+        folder, in_unit = stack.pop()
         try:
-            with os.scandir(stack.pop()) as listing:
+            with os.scandir(folder) as listing:
                 entries = sorted(listing, key=lambda entry: entry.name)
         except OSError:
             continue
+        if units is not None:
+            unit = render.unit_of(Path(folder), [e.name for e in entries if not _is_dir(e)])
+            if unit is not None:
+                units.append(unit)
+                if unit.kind == "helm":
+                    continue
+                in_unit = True
         folders = []
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 if entry.name not in SKIP_DIRS:
-                    folders.append(entry.path)
-            elif wants(entry.name) and entry.is_file(follow_symlinks=False):
+                    folders.append((entry.path, in_unit))
+            elif not in_unit and wants(entry.name) and entry.is_file(follow_symlinks=False):
                 yield Path(entry.path)
         stack.extend(reversed(folders))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    """As os.walk tells folders from files (a link to a folder counts as a folder)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 PARALLEL_MIN_FILES = 200  # below this, starting worker processes costs more than it saves
@@ -210,8 +230,10 @@ def scan_paths(paths: Iterable[Path], settings: Settings | None = None, workers:
     settings = settings or Settings()
     paths = list(paths)
     # Helm charts and kustomizations (render/): rendered and scanned below; their raw files are not.
-    units = render.find_units(paths, SKIP_DIRS)
-    files = [path for root in paths for path in iter_files(root) if not (units and render.covered(path, units))]
+    units: list[render.Unit] = []
+    files = [path for root in paths for path in iter_files(root, units)]
+    if units:  # a file named on its own (or under another root) may still lie in a unit
+        files = [path for path in files if not render.covered(path, units)]
     workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
     total = ScanResult()
     if workers > 1 and len(files) >= PARALLEL_MIN_FILES and can_fork():

@@ -68,23 +68,6 @@ def unit_of(folder: Path, names: Iterable[str]) -> Unit | None:
     return None
 
 
-def find_units(roots: Iterable[Path], skip_dirs: frozenset[str]) -> list[Unit]:
-    """Chart and kustomization directories at or under the roots (no symlinks followed)."""
-    units: list[Unit] = []
-    for root in roots:
-        if not root.is_dir():
-            continue
-        for folder, dirs, files in os.walk(root, followlinks=False):
-            dirs[:] = sorted(d for d in dirs if d not in skip_dirs)
-            unit = unit_of(Path(folder), files)
-            if unit is None:
-                continue
-            units.append(unit)
-            if unit.kind == "helm":
-                dirs[:] = []  # subcharts are rendered by helm itself
-    return units
-
-
 def covered(path: Path, units: Iterable[Unit]) -> bool:
     """Whether a file belongs to a unit (is rendered rather than scanned raw)."""
     return any(path.is_relative_to(unit.path) for unit in units)
