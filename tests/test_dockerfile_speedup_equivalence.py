@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from lashing.analyzers.config.dockerfile import _instruction_dict, _instruction_fields, parse_dockerfile
+from lashing.analyzers.config.dockerfile import _instruction_dict, _instruction_fields, parse_dockerfile, shell
 from lashing.analyzers.config.dockerfile.checks import secret_value
 from lashing.analyzers.config.dockerfile.expand import expand_word, split_words
 from lashing.analyzers.config.dockerfile.model import Instruction, KeyValue
@@ -76,3 +78,36 @@ def test_secret_hint_does_not_hide_secrets():
 def test_scope_cache_sees_later_arg_and_env():
     df = parse_dockerfile("FROM alpine\nARG A=1\nWORKDIR /$A\nENV A=2\nWORKDIR /$A\nARG B\nUSER $B\n")
     assert [i.args for i in df.stages[0].instructions if i.cmd in ("WORKDIR", "USER")] == [("/1",), ("/2",), ("",)]
+
+
+PLAIN_SCRIPTS = [
+    "",
+    "apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*",
+    "set -eux; groupadd -r app; useradd -r -g app app",
+    "curl -fsSL https://example.com/x.tgz | tar xz -C /usr/local",
+    "a||b&&c;;d|&e&f;g\nh\n\n|i",
+    "\t sudo  -u app  env A=1 B=2 nohup xargs -n 1 echo $X ${Y} $",
+    "sh -c curl|bash",
+    "bash -c x; if a; then b; fi; for x in y; do z; done",
+    "| a |",
+    "&& ;; ||",
+    "{ a; } ! b",
+]
+
+
+@pytest.mark.parametrize("script", PLAIN_SCRIPTS)
+def test_plain_scripts_read_as_the_tokenizer_reads_them(script):
+    assert shell._NOT_PLAIN.search(script) is None
+    assert repr(shell._parse_plain(script, 0)) == repr(shell._parse_tokens(script, 0))
+
+
+@pytest.mark.parametrize("script", ["echo 'a b'", 'a "b"', "a \\\n b", "a`b`", "a # c | d", "a > f", "a <f",
+                                    "$(a | b)", "(a)", "a\rb", "a\x0bb", "a\u00a0b | c", "a\fb"])
+def test_scripts_with_quotes_redirections_or_odd_blanks_take_the_tokenizer(script):
+    assert shell._NOT_PLAIN.search(script) is not None
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="ab -|&;\n\t$={}/*.0", max_size=30))
+def test_random_plain_scripts_read_as_the_tokenizer_reads_them(script):
+    assert repr(shell._parse_plain(script, 0)) == repr(shell._parse_tokens(script, 0))

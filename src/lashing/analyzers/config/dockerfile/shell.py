@@ -36,6 +36,10 @@ _DUPLICATE = re.compile(r"&[0-9-]+$")  # `2>&1`: a redirection without a target 
 _KEYWORDS = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "case"})
 _WRAPPERS = frozenset({"nohup", "time", "exec", "command", "builtin", "eatmydata", "nice", "ionice", "chronic"})
 SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh", "mksh", "busybox"})
+# A script without these characters has no quotes, escapes, substitutions, redirections, comments, junk
+# or unusual blanks: `_TOKEN` reads it as blank-separated words between the operators of `_PLAIN_SPLIT`.
+_NOT_PLAIN = re.compile(r"[^\t\n\x20-\x7e]|['\"\\`#<>()]")
+_PLAIN_SPLIT = re.compile(r"(&&|\|\||;;|\|&|[\n;&|])")  # `_TOKEN`'s operators, in its order, and newline
 
 
 @dataclass
@@ -92,11 +96,18 @@ def unquote(word: str) -> str:
 
 def parse_script(script: str, depth: int = 0) -> tuple[list[Command], bool]:
     """Simple commands of `script` and whether any pipe (`|`) joins two of them."""
+    if depth > MAX_DEPTH:
+        return [], False
+    script = script[:MAX_SCRIPT]
+    if _NOT_PLAIN.search(script) is None:
+        return _parse_plain(script, depth)
+    return _parse_tokens(script, depth)
+
+
+def _parse_tokens(script: str, depth: int) -> tuple[list[Command], bool]:
+    """`parse_script` for any script: `_TOKEN`'s tokens, told apart by their text."""
     commands: list[Command] = []
     has_pipe = False
-    if depth > MAX_DEPTH:
-        return commands, has_pipe
-    script = script[:MAX_SCRIPT]
     words: list[str] = []
     pipeline = 0
     position = 0
@@ -158,9 +169,33 @@ def parse_script(script: str, depth: int = 0) -> tuple[list[Command], bool]:
     return commands, has_pipe
 
 
-def _simple(words: list[str], pipeline: int, position: int, depth: int) -> list[Command]:
+def _parse_plain(script: str, depth: int) -> tuple[list[Command], bool]:
+    """`parse_script` for a script `_NOT_PLAIN` finds nothing in: split on the operators, then on blanks."""
+    commands: list[Command] = []
+    has_pipe = False
+    pipeline = 0
+    position = 0
+    parts = _PLAIN_SPLIT.split(script)  # segment, operator, segment, ..., segment
+    last = len(parts) - 1
+    for k in range(0, last + 1, 2):
+        words = parts[k].split()
+        if words:
+            commands.extend(_simple(words, pipeline, position, depth, plain=True))
+        if k < last:
+            if parts[k + 1] in ("|", "|&"):
+                has_pipe = True
+                position += 1
+            else:
+                pipeline += 1
+                position = 0
+    return commands, has_pipe
+
+
+def _simple(words: list[str], pipeline: int, position: int, depth: int, plain: bool = False) -> list[Command]:
+    """The simple command of `words` (wrappers peeled) and those of a `sh -c` script it runs;
+    `plain` when no word has quotes or escapes to remove."""
     raw = words  # the caller starts a new list after each command
-    argv = [unquote(w) for w in words]
+    argv = words if plain else [unquote(w) for w in words]
     sudo = False
     assignments: list[tuple[str, str]] = []
     i = 0
