@@ -372,21 +372,25 @@ def sudo(ctx: Context) -> Iterator[Hit]:
             yield hit(run.inst, run.stage, "sudo in RUN")
 
 
+_CD = frozenset({"cd"})
+_CHMOD = frozenset({"chmod"})
+_CHPASSWD = frozenset({"chpasswd"})
+
+
 def run_cd(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
-        if run.named("cd"):
-            yield hit(run.inst, run.stage, "cd in RUN; use WORKDIR")
+    for run in ctx.runs_naming(_CD):
+        yield hit(run.inst, run.stage, "cd in RUN; use WORKDIR")
 
 
 def wget_and_curl(ctx: Context) -> Iterator[Hit]:
-    for stage in ctx.df.stages:
-        used: set[str] = set()
-        for run in (r for r in ctx.runs if r.stage is stage):
-            tools = run.names & _DOWNLOADERS
-            new = tools - used
-            used |= tools
-            if len(used) == 2 and new:
-                yield hit(run.inst, run.stage, "both wget and curl are used in this stage")
+    used_by_stage: dict[int, set[str]] = {}  # stage index -> downloaders its RUNs used so far
+    for run in ctx.runs_naming(_DOWNLOADERS):  # in file order, so stage by stage
+        used = used_by_stage.setdefault(run.stage.index, set())
+        tools = run.names & _DOWNLOADERS
+        new = tools - used
+        used |= tools
+        if len(used) == 2 and new:
+            yield hit(run.inst, run.stage, "both wget and curl are used in this stage")
 
 
 _PIPEFAIL = re.compile(r"\bset\s+(?:-[a-zA-Z]*o\s+pipefail|-o\s+pipefail|-[a-zA-Z]*\s+-o\s+pipefail)")
@@ -427,7 +431,7 @@ def _setuid(mode: str) -> bool:
 
 def _chmod_hits(ctx: Context, bad_mode: Callable[[str], bool], what: str) -> Iterator[Hit]:
     """The first `chmod` per RUN whose mode `bad_mode` rejects."""
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_CHMOD):
         for c in run.named("chmod"):
             modes = _chmod_modes(c)
             if modes and bad_mode(modes[0]):
@@ -444,9 +448,8 @@ def setuid(ctx: Context) -> Iterator[Hit]:
 
 
 def chpasswd(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
-        if run.named("chpasswd"):
-            yield hit(run.inst, run.stage, "chpasswd sets a password inside the image")
+    for run in ctx.runs_naming(_CHPASSWD):
+        yield hit(run.inst, run.stage, "chpasswd sets a password inside the image")
 
 
 def _curl_insecure(c: Command) -> bool:
@@ -492,7 +495,7 @@ _TLS_NAMES = frozenset({"curl", "wget", "npm", "yarn", "git", "yum", "dnf", "yum
 
 
 def tls_verify_disabled(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_TLS_NAMES, ("pip",)):
         for c in run.commands:
             if c.name not in _TLS_NAMES and not c.name.startswith("pip"):
                 continue
@@ -524,9 +527,7 @@ _PACKAGE_TOOLS = frozenset({"apk", "apt-get", "apt", "yum", "dnf", "microdnf", "
 
 
 def unsigned_packages(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
-        if run.names.isdisjoint(_PACKAGE_TOOLS):
-            continue
+    for run in ctx.runs_naming(_PACKAGE_TOOLS):
         for c in run.commands:
             detail = None
             if c.name == "apk" and "--allow-untrusted" in c.args:
@@ -559,19 +560,22 @@ def _apt_yes(call: pk.Invocation) -> bool:
 
 
 def _apt_installs(run: Run) -> list[pk.Invocation]:
-    if "apt-get" not in run.names:
-        return []
+    """The `apt-get install` calls of a RUN from `ctx.runs_naming(_APT_GET)`."""
     return [c for c in run.calls("apt") if c.tool == "apt-get" and c.sub == "install"]
 
 
+_APT_GET = frozenset({"apt-get"})
+_APT = frozenset({"apt"})
+
+
 def apt_no_yes(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_APT_GET):
         if any(not _apt_yes(c) for c in _apt_installs(run)):
             yield hit(run.inst, run.stage, "apt-get install without -y")
 
 
 def apt_no_recommends(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_APT_GET):
         for c in _apt_installs(run):
             opt = c.values.get("-o", "") + " " + c.values.get("--option", "")
             if "--no-install-recommends" not in c.options and not re.search(
@@ -582,7 +586,7 @@ def apt_no_recommends(ctx: Context) -> Iterator[Hit]:
 
 
 def apt_unpinned(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_APT_GET):
         loose = [p for c in _apt_installs(run) for p in pk.apt_unpinned(c)]
         if loose:
             yield hit(run.inst, run.stage, f"apt-get install {loose[0]} without a version")
@@ -608,7 +612,7 @@ def _removes(commands: list[Command], target: str) -> bool:
 
 
 def apt_lists(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(pk.APT_TOOLS):
         updates = [c for c in run.calls("apt") if c.sub == "update"]
         if not updates or run.cached("/var/lib/apt", "/var/lib/apt/lists"):
             continue
@@ -617,9 +621,8 @@ def apt_lists(ctx: Context) -> Iterator[Hit]:
 
 
 def apt_cli(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
-        if run.named("apt"):
-            yield hit(run.inst, run.stage, "apt is meant for terminals; use apt-get")
+    for run in ctx.runs_naming(_APT):
+        yield hit(run.inst, run.stage, "apt is meant for terminals; use apt-get")
 
 
 _UPDATES = {"apt-get": {"update"}, "apt": {"update"}, "apk": {"update"}}
@@ -630,10 +633,11 @@ _INSTALLS = {
 }
 
 
+_UPDATE_TOOLS = frozenset(_UPDATES)
+
+
 def update_alone(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
-        if run.names.isdisjoint(_UPDATES):
-            continue  # no apt-get, apt or apk
+    for run in ctx.runs_naming(_UPDATE_TOOLS):
         calls = run.calls("apt") + run.calls("apk")
         calls.sort(key=lambda c: run.commands.index(c.command))
         pending = None
@@ -657,11 +661,12 @@ _UPGRADES = {
 }
 
 
+_UPGRADE_TOOLS = frozenset(_UPGRADES)
+
+
 def pkg_upgrade(ctx: Context) -> Iterator[Hit]:
     subs = _UPGRADES
-    for run in ctx.runs:
-        if run.names.isdisjoint(subs):
-            continue
+    for run in ctx.runs_naming(_UPGRADE_TOOLS):
         for c in run.commands:
             if c.name not in subs:
                 continue
@@ -671,8 +676,12 @@ def pkg_upgrade(ctx: Context) -> Iterator[Hit]:
                 break
 
 
+_APK = frozenset({"apk"})
+_NPM = frozenset({"npm"})
+
+
 def apk_no_cache(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_APK):
         calls = run.calls("apk")
         if not calls or run.cached("/var/cache/apk", "/etc/apk/cache"):
             continue
@@ -683,14 +692,14 @@ def apk_no_cache(ctx: Context) -> Iterator[Hit]:
 
 
 def apk_unpinned(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_APK):
         loose = [p for c in run.calls("apk") if c.sub == "add" for p in pk.apk_unpinned(c)]
         if loose:
             yield hit(run.inst, run.stage, f"apk add {loose[0]} without a version")
 
 
 def pip_unpinned(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(frozenset(), pk.PIP_PREFIXES):
         loose = [p for c in run.calls("pip") if c.sub == "install" for p in pk.pip_unpinned(c)]
         if loose:
             yield hit(run.inst, run.stage, f"pip install {loose[0]} without ==version")
@@ -707,7 +716,7 @@ def _stage_env(ctx: Context, stage: Stage, name: str) -> bool:
 
 
 def pip_cache(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(frozenset(), pk.PIP_PREFIXES):
         calls = run.calls("pip")
         if not calls or run.cached("/root/.cache/pip", "/root/.cache") or any(
             "/.cache/pip" in t for t in run.mount_targets("cache")
@@ -725,7 +734,7 @@ def pip_cache(ctx: Context) -> Iterator[Hit]:
 
 
 def npm_unpinned(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_NPM):
         loose = [
             p
             for c in run.calls("npm")
@@ -755,19 +764,23 @@ def _rpm_clean(run: Run, tool: str, installs: list[pk.Invocation], cache: str) -
 
 
 def _rpm_installs(run: Run, tool: str) -> list[pk.Invocation]:
-    if tool not in run.names:
-        return []
     return [c for c in run.calls("rpm", tool) if c.sub in _INSTALL_SUBS]
 
 
+_YUM = frozenset({"yum"})
+_DNF_TOOLS = frozenset({"dnf", "microdnf"})
+_ZYPPER = frozenset({"zypper"})
+_RPM_YES_TOOLS = frozenset({"yum", "dnf", "zypper"})
+
+
 def yum_no_clean(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_YUM):
         if not _rpm_clean(run, "yum", _rpm_installs(run, "yum"), "/var/cache/yum"):
             yield hit(run.inst, run.stage, "yum install without yum clean all")
 
 
 def dnf_no_clean(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_DNF_TOOLS):
         for tool in ("dnf", "microdnf"):
             if not _rpm_clean(run, tool, _rpm_installs(run, tool), "/var/cache/dnf"):
                 yield hit(run.inst, run.stage, f"{tool} install without {tool} clean all")
@@ -775,13 +788,13 @@ def dnf_no_clean(ctx: Context) -> Iterator[Hit]:
 
 
 def zypper_no_clean(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_ZYPPER):
         if not _rpm_clean(run, "zypper", _rpm_installs(run, "zypper"), "/var/cache/zypp"):
             yield hit(run.inst, run.stage, "zypper install without zypper clean")
 
 
 def rpm_no_yes(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_RPM_YES_TOOLS):
         for tool, yes in (
             ("yum", {"-y", "--assumeyes"}),
             ("dnf", {"-y", "--assumeyes"}),

@@ -55,8 +55,10 @@ class Run:
         if found is None:
             if kind == "rpm":
                 found = pk.rpm_calls(self.commands, tool) if tool in self.names else []
+            elif kind == "pip":
+                found = pk.pip_calls(self.commands) if any(n.startswith(pk.PIP_PREFIXES) for n in self.names) else []
             else:
-                found = _CALLS[kind](self.commands)
+                found = _CALLS[kind](self.commands) if not self.names.isdisjoint(_CALL_NAMES[kind]) else []
             self._calls[key] = found
         return found
 
@@ -80,7 +82,8 @@ class Run:
         return [c for c in self.commands if c.name in names]
 
 
-_CALLS = {"apt": pk.apt_calls, "apk": pk.apk_calls, "pip": pk.pip_calls, "npm": pk.npm_calls}
+_CALLS = {"apt": pk.apt_calls, "apk": pk.apk_calls, "npm": pk.npm_calls}
+_CALL_NAMES = {"apt": pk.APT_TOOLS, "apk": frozenset({"apk"}), "npm": frozenset({"npm"})}  # the commands each reads
 
 
 def _mount(spec: str) -> dict[str, str]:
@@ -126,6 +129,28 @@ class Context:
                 elif inst.cmd == "RUN":
                     out.append(self._run(stage, inst, shell))
         return out
+
+    @cached_property
+    def _runs_by_name(self) -> dict[str, list[Run]]:
+        """Command name -> the RUNs (in file order) with a simple command of that name."""
+        index: dict[str, list[Run]] = {}
+        for run in self.runs:
+            for name in run.names:
+                index.setdefault(name, []).append(run)
+        return index
+
+    def runs_naming(self, names: frozenset[str], prefixes: tuple[str, ...] = ()) -> list[Run]:
+        """The RUNs, in file order, with a simple command named one of `names` or starting with one of
+        `prefixes` (the RUNs a check about those commands needs to read); callers must not modify it."""
+        index = self._runs_by_name
+        if prefixes:
+            names = names.union(name for name in index if name.startswith(prefixes))
+        if len(names) == 1:
+            (name,) = names
+            return index.get(name, [])
+        if index.keys().isdisjoint(names):
+            return []
+        return [run for run in self.runs if not run.names.isdisjoint(names)]
 
     def _run(self, stage: Stage, inst: Instruction, shell: tuple[str, ...]) -> Run:
         mounts = [_mount(v) for v in inst.flag_values("mount")]

@@ -192,8 +192,12 @@ def invocation(command: Command, tool: str, value_opts: frozenset[str]) -> Invoc
     return Invocation(tool, sub, options, values, operands, command)
 
 
+APT_TOOLS = frozenset({"apt-get", "apt"})
+PIP_PREFIXES = ("pip", "python")  # every command `pip_calls` reads has a name starting with one of them
+
+
 def apt_calls(commands: list[Command]) -> list[Invocation]:
-    return [invocation(c, c.name, APT_VALUE_OPTS) for c in commands if c.name in ("apt-get", "apt")]
+    return [invocation(c, c.name, APT_VALUE_OPTS) for c in commands if c.name in APT_TOOLS]
 
 
 def apk_calls(commands: list[Command]) -> list[Invocation]:
@@ -211,7 +215,7 @@ def is_pip(name: str) -> bool:
 def pip_calls(commands: list[Command]) -> list[Invocation]:
     out = []
     for c in commands:
-        if not c.name.startswith(("pip", "python")):
+        if not c.name.startswith(PIP_PREFIXES):
             continue  # neither pattern can match
         if _PIP.match(c.name) or (_PYTHON.match(c.name) and "-m" in c.args and "pip" in c.args):
             out.append(invocation(c, "pip", PIP_VALUE_OPTS))
