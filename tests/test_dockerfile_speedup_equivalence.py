@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lashing.analyzers.config.dockerfile import _instruction_dict, _instruction_fields, parse_dockerfile, shell
 from lashing.analyzers.config.dockerfile.checks import secret_value
+from lashing.analyzers.config.dockerfile.context import Context
 from lashing.analyzers.config.dockerfile.expand import expand_word, split_words
 from lashing.analyzers.config.dockerfile.model import Instruction, KeyValue
 from lashing.analyzers.config.dockerfile.shell import parse_script
@@ -111,3 +114,37 @@ def test_scripts_with_quotes_redirections_or_odd_blanks_take_the_tokenizer(scrip
 @given(st.text(alphabet="ab -|&;\n\t$={}/*.0", max_size=30))
 def test_random_plain_scripts_read_as_the_tokenizer_reads_them(script):
     assert repr(shell._parse_plain(script, 0)) == repr(shell._parse_tokens(script, 0))
+
+
+SHELL_WORDS = ["a", "/bin/sudo", "sudo", "-u", "env", "X=1", "x=", "=", "for", "if", "case", "nohup", "xargs", "gosu",
+               "doas", "time", "-n", "then", "b/c", "{", "!"]  # fmt: skip
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(SHELL_WORDS), min_size=1, max_size=6))
+def test_a_first_word_outside_the_peeled_sets_starts_the_command(words):
+    first = words[0]
+    if first not in shell._LEADING_WORDS and "=" not in first and first.rsplit("/", 1)[-1] not in shell._PEELED:
+        assert shell._peel(words, words) == (0, False, [])
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "FROM a\nRUN apt-get update && curl x | sh\nRUN cd /x; wget y\nFROM b\nRUN pip3 install x && python -m pip i\n"
+        "RUN yum install -y x && dnf install y\nRUN echo\nRUN sudo zypper in z; microdnf install q\n",
+        "FROM a\nSHELL [\"pwsh\", \"-c\"]\nRUN curl x\n",
+        "FROM a\nRUN [\"apt-get\", \"install\", \"x\"]\nRUN <<EOF\napk add x\nEOF\n",
+    ],
+)
+def test_runs_naming_is_the_runs_filtered_by_name(source):
+    ctx = Context(parse_dockerfile(source))
+    names = {n for run in ctx.runs for n in run.names} | {"nothing", "apt"}
+    for size in (0, 1, 2, 3):
+        for group in itertools.combinations(sorted(names), size):
+            wanted = frozenset(group)
+            assert ctx.runs_naming(wanted) == [r for r in ctx.runs if not r.names.isdisjoint(wanted)]
+    for prefixes in (("pip", "python"), ("x",), ("a", "c")):
+        assert ctx.runs_naming(frozenset({"echo"}), prefixes) == [
+            r for r in ctx.runs if any(n == "echo" or n.startswith(prefixes) for n in r.names)
+        ]

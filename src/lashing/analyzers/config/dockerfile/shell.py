@@ -36,6 +36,8 @@ _DUPLICATE = re.compile(r"&[0-9-]+$")  # `2>&1`: a redirection without a target 
 _KEYWORDS = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "case"})
 _WRAPPERS = frozenset({"nohup", "time", "exec", "command", "builtin", "eatmydata", "nice", "ionice", "chronic"})
 SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh", "mksh", "busybox"})
+_LEADING_WORDS = _KEYWORDS | {"for", "select"}  # `_peel` reads them as a first word
+_PEELED = _WRAPPERS | {"sudo", "doas", "su-exec", "gosu", "env", "xargs"}  # basenames `_peel` reads past
 # A script without these characters has no quotes, escapes, substitutions, redirections, comments, junk
 # or unusual blanks: `_TOKEN` reads it as blank-separated words between the operators of `_PLAIN_SPLIT`.
 _NOT_PLAIN = re.compile(r"[^\t\n\x20-\x7e]|['\"\\`#<>()]")
@@ -196,6 +198,33 @@ def _simple(words: list[str], pipeline: int, position: int, depth: int, plain: b
     `plain` when no word has quotes or escapes to remove."""
     raw = words  # the caller starts a new list after each command
     argv = words if plain else [unquote(w) for w in words]
+    first = argv[0]
+    if first in _LEADING_WORDS or "=" in raw[0] or first.rsplit("/", 1)[-1] in _PEELED:
+        peeled = _peel(argv, raw)
+        if peeled is None:
+            return []
+        i, sudo, assignments = peeled
+    else:  # the first word is the command: nothing to peel
+        i, sudo, assignments = 0, False, []
+    argv = argv[i:]
+    if not argv and not assignments:
+        return []
+    command = Command(argv, pipeline, position, sudo, assignments, raw[i:])
+    out = [command]
+    if argv and command.name in SHELLS:
+        script = _dash_c(argv)
+        if script is not None:
+            inner, _ = parse_script(script, depth + 1)
+            for sub in inner:
+                sub.sudo = sub.sudo or sudo
+                sub.pipeline = (pipeline + 1) * 100_000 + sub.pipeline
+            out.extend(inner)
+    return out
+
+
+def _peel(argv: list[str], raw: list[str]) -> tuple[int, bool, list[tuple[str, str]]] | None:
+    """Where the command starts after keywords, `VAR=value` prefixes and wrappers (`sudo`, `env`, ...),
+    whether `sudo`/`doas` wraps it and the assignments met; None for a `for`/`select`/`case` line."""
     sudo = False
     assignments: list[tuple[str, str]] = []
     i = 0
@@ -204,7 +233,7 @@ def _simple(words: list[str], pipeline: int, position: int, depth: int, plain: b
         base = word.rsplit("/", 1)[-1]
         if word in _KEYWORDS or (i == 0 and word in ("for", "select")):
             if word in ("for", "select", "case"):
-                return []
+                return None
             i += 1
         elif "=" in raw[i] and _ASSIGN.match(raw[i]):
             key, _, value = word.partition("=")
@@ -241,20 +270,7 @@ def _simple(words: list[str], pipeline: int, position: int, depth: int, plain: b
                     i += 1
         else:
             break
-    argv = argv[i:]
-    if not argv and not assignments:
-        return []
-    command = Command(argv, pipeline, position, sudo, assignments, raw[i:])
-    out = [command]
-    if argv and command.name in SHELLS:
-        script = _dash_c(argv)
-        if script is not None:
-            inner, _ = parse_script(script, depth + 1)
-            for sub in inner:
-                sub.sudo = sub.sudo or sudo
-                sub.pipeline = (pipeline + 1) * 100_000 + sub.pipeline
-            out.extend(inner)
-    return out
+    return i, sudo, assignments
 
 
 def _dash_c(argv: list[str]) -> str | None:
