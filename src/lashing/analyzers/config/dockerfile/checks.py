@@ -36,10 +36,13 @@ def no_digest(ctx: Context) -> Iterator[Hit]:
             yield hit(stage.from_instruction, stage, f"{ref.raw} is not pinned by digest")
 
 
+_PLATFORM = re.compile(r"--platform=(\S+)")
+
+
 def from_platform(ctx: Context) -> Iterator[Hit]:
     for stage in ctx.df.stages:
         inst = stage.from_instruction
-        m = re.search(r"--platform=(\S+)", inst.original)
+        m = _PLATFORM.search(inst.original) if "--platform=" in inst.original else None
         if m and "$" not in m.group(1):
             yield hit(inst, stage, f"FROM pins --platform={m.group(1)}")
 
@@ -405,26 +408,31 @@ def pipefail(ctx: Context) -> Iterator[Hit]:
         yield hit(run.inst, run.stage, "a pipe without `set -o pipefail` hides failures of the left side")
 
 
+_MODE_OPTION = re.compile(r"^-[rwxXst]+$")  # `chmod -w file`: a mode, not an option
+_OCTAL_MODE = re.compile(r"[0-7]{3,4}")
+_MODE_CLAUSE = re.compile(r"([ugoa]*)([+=])([rwxXst]*)")
+
+
 def _chmod_modes(c: Command) -> list[str]:
-    return [a for a in c.args if not a.startswith("-") or re.match(r"^-[rwxXst]+$", a)][:1]
+    return [a for a in c.args if not a.startswith("-") or _MODE_OPTION.match(a)][:1]
 
 
 def _world_writable(mode: str) -> bool:
-    if re.fullmatch(r"[0-7]{3,4}", mode):
+    if _OCTAL_MODE.fullmatch(mode):
         digits = mode.zfill(4)
         return bool(int(digits[-1]) & 2) and not int(digits[0]) & 1
     for clause in mode.split(","):
-        m = re.fullmatch(r"([ugoa]*)([+=])([rwxXst]*)", clause)
+        m = _MODE_CLAUSE.fullmatch(clause)
         if m and ("o" in m.group(1) or "a" in m.group(1)) and "w" in m.group(3) and "t" not in m.group(3):
             return True
     return False
 
 
 def _setuid(mode: str) -> bool:
-    if re.fullmatch(r"[0-7]{4}", mode):
+    if len(mode) == 4 and _OCTAL_MODE.fullmatch(mode):
         return bool(int(mode[0]) & 6)
     return any(
-        (m := re.fullmatch(r"([ugoa]*)([+=])([rwxXst]*)", clause)) is not None and "s" in m.group(3)
+        (m := _MODE_CLAUSE.fullmatch(clause)) is not None and "s" in m.group(3)
         for clause in mode.split(",")
     )
 
@@ -452,8 +460,13 @@ def chpasswd(ctx: Context) -> Iterator[Hit]:
         yield hit(run.inst, run.stage, "chpasswd sets a password inside the image")
 
 
+_CURL_K = re.compile(r"-[a-zA-Z]*k[a-zA-Z]*")
+_GIT_SSL_OFF = re.compile(r"http\.sslverify=(?:false|0)", re.I)
+_YUM_SSL_OFF = re.compile(r"sslverify['\"]?=(?:0|false|no)", re.I)
+
+
 def _curl_insecure(c: Command) -> bool:
-    return c.name == "curl" and any(a == "--insecure" or re.fullmatch(r"-[a-zA-Z]*k[a-zA-Z]*", a) for a in c.args)
+    return c.name == "curl" and any(a == "--insecure" or _CURL_K.fullmatch(a) for a in c.args)
 
 
 def _npm_strict_ssl_off(c: Command) -> bool:
@@ -469,13 +482,13 @@ _TLS_RUN = (
     (lambda c: pk.is_pip(c.name) and any(a.startswith("--trusted-host") for a in c.args), "pip --trusted-host"),
     (_npm_strict_ssl_off, "strict-ssl false"),
     (
-        lambda c: c.name == "git" and any(re.search(r"http\.sslverify=(?:false|0)", a, re.I) for a in c.args),
+        lambda c: c.name == "git" and any(_GIT_SSL_OFF.search(a) for a in c.args),
         "git http.sslVerify=false",
     ),
     (
         lambda c: (
             c.name in ("yum", "dnf", "yum-config-manager")
-            and any(re.search(r"sslverify['\"]?=(?:0|false|no)", a, re.I) for a in c.args)
+            and any(_YUM_SSL_OFF.search(a) for a in c.args)
         ),
         "sslverify=0",
     ),
@@ -523,6 +536,7 @@ def tls_verify_env(ctx: Context) -> Iterator[Hit]:
                 break
 
 
+_GPGCHECK_OFF = re.compile(r"--setopt=gpgcheck=(?:0|false)")
 _PACKAGE_TOOLS = frozenset({"apk", "apt-get", "apt", "yum", "dnf", "microdnf", "rpm", "zypper"})
 
 
@@ -538,7 +552,7 @@ def unsigned_packages(ctx: Context) -> Iterator[Hit]:
                 detail = "apt-get without signature checks"
             elif c.name in ("yum", "dnf", "microdnf", "rpm", "zypper") and any(
                 a in ("--nogpgcheck", "--no-gpg-checks", "--nosignature", "--nodigest", "--noverify", "--nofiledigest")
-                or re.fullmatch(r"--setopt=gpgcheck=(?:0|false)", a)
+                or _GPGCHECK_OFF.fullmatch(a)
                 for a in c.args
             ):
                 detail = f"{c.name} without signature checks"
@@ -574,13 +588,14 @@ def apt_no_yes(ctx: Context) -> Iterator[Hit]:
             yield hit(run.inst, run.stage, "apt-get install without -y")
 
 
+_NO_RECOMMENDS_OPTION = re.compile(r"Install-Recommends=(?:false|0|no)", re.I)
+
+
 def apt_no_recommends(ctx: Context) -> Iterator[Hit]:
     for run in ctx.runs_naming(_APT_GET):
         for c in _apt_installs(run):
             opt = c.values.get("-o", "") + " " + c.values.get("--option", "")
-            if "--no-install-recommends" not in c.options and not re.search(
-                r"Install-Recommends=(?:false|0|no)", opt, re.I
-            ):
+            if "--no-install-recommends" not in c.options and not _NO_RECOMMENDS_OPTION.search(opt):
                 yield hit(run.inst, run.stage, "apt-get install without --no-install-recommends")
                 break
 
@@ -827,8 +842,4 @@ def syntax(ctx: Context) -> Iterator[Hit]:
 
 def _each(ctx: Context, *cmds: str) -> list[tuple[Stage, Instruction]]:
     """(stage, instruction) for the stages' instructions of the kinds `cmds`, in file order."""
-    if len(cmds) == 1:
-        return ctx.by_cmd.get(cmds[0], [])
-    found = [pair for cmd in cmds for pair in ctx.by_cmd.get(cmd, ())]
-    found.sort(key=lambda pair: pair[1].start_line)  # instructions start on increasing lines
-    return found
+    return ctx.instructions(cmds)

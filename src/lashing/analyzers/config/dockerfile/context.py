@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 from . import packages as pk
 from .model import Dockerfile, Instruction, Stage
@@ -13,8 +15,7 @@ from .shell import SHELLS, Command, parse_script
 NON_POSIX_SHELLS = ("powershell", "pwsh", "cmd", "cmd.exe", "powershell.exe", "pwsh.exe")
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """One place a check fired: the instruction's line range, its stage and a short detail."""
 
     line: int
@@ -114,6 +115,17 @@ class Context:
                 out.setdefault(inst.cmd, []).append((stage, inst))
         return out
 
+    def instructions(self, cmds: Collection[str]) -> list[tuple[Stage, Instruction]]:
+        """(stage, instruction) of the stages' instructions (FROM excluded) of the kinds `cmds`, in file
+        order; callers must not modify the list."""
+        by_cmd = self.by_cmd
+        found = [by_cmd[cmd] for cmd in cmds if cmd in by_cmd]
+        if len(found) <= 1:
+            return found[0] if found else []
+        merged = [pair for pairs in found for pair in pairs]
+        merged.sort(key=lambda pair: pair[1].start_line)  # instructions start on increasing lines
+        return merged
+
     @cached_property
     def runs(self) -> list[Run]:
         out: list[Run] = []
@@ -144,12 +156,10 @@ class Context:
         `prefixes` (the RUNs a check about those commands needs to read); callers must not modify it."""
         index = self._runs_by_name
         if prefixes:
-            names = names.union(name for name in index if name.startswith(prefixes))
-        if len(names) == 1:
-            (name,) = names
-            return index.get(name, [])
-        if index.keys().isdisjoint(names):
-            return []
+            names = names.union([name for name in index if name.startswith(prefixes)])
+        present = index.keys() & names
+        if len(present) <= 1:
+            return index[present.pop()] if present else []
         return [run for run in self.runs if not run.names.isdisjoint(names)]
 
     def _run(self, stage: Stage, inst: Instruction, shell: tuple[str, ...]) -> Run:

@@ -150,9 +150,22 @@ def invocation(command: Command, tool: str, value_opts: frozenset[str]) -> Invoc
         args = args[args.index("pip") + 1 :] if "pip" in args else []
     short_value = _SHORT_VALUE.get(tool, "")
     i = 0
-    while i < len(args):
+    n = len(args)
+    while i < n:
         arg = args[i]
         i += 1
+        if arg[:1] != "-" or arg == "-":  # the subcommand or an operand
+            if not sub:
+                sub = arg
+            else:
+                operands.append(arg)
+            continue
+        if len(arg) == 2 and arg != "--":  # one short option, maybe taking the next word as its value
+            options.add(arg)
+            if (arg in value_opts or arg[1] in short_value) and i < n:
+                values[arg] = args[i]
+                i += 1
+            continue
         if arg == "--":
             operands.extend(args[i:])
             break
@@ -243,11 +256,14 @@ def apt_unpinned(call: Invocation) -> list[str]:
     ]
 
 
+_APK_PINNED = re.compile(r"[=~<>]")
+
+
 def apk_unpinned(call: Invocation) -> list[str]:
     return [
         p
         for p in call.operands
-        if not re.search(r"[=~<>]", p) and not p.endswith(".apk") and not p.startswith(("/", ".")) and not _variable(p)
+        if not _APK_PINNED.search(p) and not p.endswith(".apk") and not p.startswith(("/", ".")) and not _variable(p)
     ]
 
 
