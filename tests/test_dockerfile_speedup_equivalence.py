@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lashing.analyzers.config.dockerfile import _instruction_dict, _instruction_fields, parse_dockerfile, shell
+from lashing.analyzers.config.dockerfile import (
+    _instruction_dict,
+    _instruction_fields,
+    _matched,
+    expand,
+    packages,
+    parse_dockerfile,
+    parser,
+    shell,
+)
 from lashing.analyzers.config.dockerfile.checks import secret_value
 from lashing.analyzers.config.dockerfile.context import Context
 from lashing.analyzers.config.dockerfile.expand import expand_word, split_words
 from lashing.analyzers.config.dockerfile.model import Instruction, KeyValue
-from lashing.analyzers.config.dockerfile.shell import parse_script
+from lashing.analyzers.config.dockerfile.shell import Command, parse_script
 
 
 def test_quick_instruction_equals_the_constructor():
@@ -148,3 +158,103 @@ def test_runs_naming_is_the_runs_filtered_by_name(source):
         assert ctx.runs_naming(frozenset({"echo"}), prefixes) == [
             r for r in ctx.runs if any(n == "echo" or n.startswith(prefixes) for n in r.names)
         ]
+
+
+def _split_flags_reference(rest):
+    """The character loop `_split_flags` replaced (its regex must read the same)."""
+    flags, i, n = [], 0, len(rest)
+    while True:
+        while i < n and rest[i] in " \t":
+            i += 1
+        if not rest.startswith("--", i) or i + 2 >= n or rest[i + 2] in " \t=":
+            break
+        j, quote = i, ""
+        while j < n:
+            c = rest[j]
+            if quote:
+                quote = "" if c == quote else quote
+            elif c in "'\"":
+                quote = c
+            elif c in " \t":
+                break
+            j += 1
+        name, eq, value = rest[i + 2 : j].partition("=")
+        if eq and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        flags.append((name.lower(), value if eq else None))
+        i = j
+    return flags, rest[i:]
+
+
+def _matching_brace_reference(text, i):
+    depth = 1
+    for k in range(i, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[k], 0)
+        if depth == 0:
+            return k
+    return -1
+
+
+FLAG_TEXTS = ["--mount=type=cache,target=/x apt-get", "  --from=build  a b", "--a='x y' --B=\"q\" z", "--x='unclosed y",
+              "-- a", "--=a", "--", "---x y", "\t--no-cache\tx", "a --b", ""]  # fmt: skip
+
+
+@pytest.mark.parametrize("rest", FLAG_TEXTS)
+def test_flags_read_as_the_character_loop_reads_them(rest):
+    assert parser._split_flags(rest) == _split_flags_reference(rest)
+
+
+@settings(max_examples=5000, deadline=None)
+@given(st.text(alphabet="-= \tab'\"X", max_size=24))
+def test_random_flags_read_as_the_character_loop_reads_them(rest):
+    assert parser._split_flags(rest) == _split_flags_reference(rest)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="{}a$", max_size=16), st.integers(0, 16))
+def test_matching_brace_as_the_loop_finds_it(text, start):
+    assert expand._matching_brace(text, start) == _matching_brace_reference(text, start)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="ab \t\\`'\"${}:-]^", max_size=20), st.sampled_from(["\\", "`"]))
+def test_lexer_reads_runs_of_ordinary_characters_as_it_reads_them_one_by_one(text, escape):
+    def read() -> list[tuple[object, object]]:
+        return [(expand.split_words(text, e, escape), expand.expand_word(text, e, escape)) for e in ({"a": "1"}, None)]
+
+    by_runs = read()
+    one_by_one = expand._ordinary.__wrapped__  # the run pattern without its `+`: one character a step
+    original = expand._ordinary
+    try:
+        expand._ordinary = lambda *key: re.compile(one_by_one(*key).pattern.removesuffix("+"))
+        assert read() == by_runs
+    finally:
+        expand._ordinary = original
+
+
+def test_cel_rules_over_from_or_every_kind_read_every_instruction_in_order():
+    ctx = Context(parse_dockerfile("FROM a AS x\nRUN r\nEXPOSE 1\nFROM x\nCMD c\nEXPOSE 2\n"))
+    every = [(s.index, i.start_line) for s in ctx.df.stages for i in s.all_instructions()]
+    assert [(s.index, i.start_line) for s, i in _matched(ctx, frozenset())] == every
+    assert [i.start_line for _, i in _matched(ctx, frozenset({"FROM", "EXPOSE"}))] == [1, 3, 4, 6]
+    assert [i.start_line for _, i in _matched(ctx, frozenset({"CMD", "EXPOSE", "RUN"}))] == [2, 3, 5, 6]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["apt-get", "-y", "-o", "Dpkg::x=1", "install", "-q", "a", "-", "", "b"],
+         ("install", {"-y", "-o", "-q"}, {"-o": "Dpkg::x=1"}, ["a", "-", "", "b"])),
+        (["apt-get", "install", "-o"], ("install", {"-o"}, {}, [])),
+        (["apk", "add", "-t", ".deps", "--no-cache", "x", "--", "-y"],
+         ("add", {"-t", "--no-cache"}, {"-t": ".deps"}, ["x", "-y"])),
+        (["microdnf", "-c", "f", "install", "x"], ("install", {"-c"}, {"-c": "f"}, ["x"])),
+        (["npm", "-qq", "i", "-fmy", "x"], ("i", {"-q", "-qq", "-f", "-m", "-y"}, {}, ["x"])),
+    ],
+)
+def test_package_manager_options_and_operands(argv, expected):
+    tool = argv[0]
+    opts = {"apt-get": packages.APT_VALUE_OPTS, "apk": packages.APK_VALUE_OPTS, "npm": packages.NPM_VALUE_OPTS,
+            "microdnf": packages.RPM_VALUE_OPTS}[tool]  # fmt: skip
+    call = packages.invocation(Command(argv, 0, 0, False, [], list(argv)), tool, opts)
+    assert (call.sub, call.options, call.values, call.operands) == expected

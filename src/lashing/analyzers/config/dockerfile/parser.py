@@ -41,6 +41,9 @@ _DIRECTIVE = re.compile(r"^\s*#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _HEREDOC = re.compile(r"<<(-?)\s*(?:\"([^\"\s]+)\"|'([^'\s]+)'|([A-Za-z0-9_][A-Za-z0-9_.\-]*))")
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9\-_.]*$")
 _BLANKS = re.compile(r"[ \t\r\n]+")  # what `_raw_words` splits on
+# Blanks, then maybe a flag: `--`, a character that is no blank or `=`, and up to a blank outside quotes (an
+# unclosed quote runs to the end); group 1 is the flag without its `--`.
+_FLAG = re.compile(r"""[ \t]*+(?:--(?=[^ \t=])((?:[^ \t'"]++|'[^']*+'?|"[^"]*+"?)*+))?""")
 
 
 class _Logical:
@@ -243,32 +246,18 @@ def _attach_heredocs(logical: _Logical, lines: list[str], i: int, warnings: list
 def _split_flags(rest: str) -> tuple[list[tuple[str, str | None]], str]:
     """Leading `--name[=value]` words (quotes allowed in values) and the remaining text."""
     flags: list[tuple[str, str | None]] = []
-    i = 0
-    n = len(rest)
+    if not rest.startswith(("--", " ", "\t")):
+        return flags, rest  # no flag (the usual case)
     while True:
-        while i < n and rest[i] in " \t":
-            i += 1
-        if not rest.startswith("--", i) or i + 2 >= n or rest[i + 2] in " \t=":
-            break
-        j = i
-        quote = ""
-        while j < n:
-            c = rest[j]
-            if quote:
-                if c == quote:
-                    quote = ""
-            elif c in "'\"":
-                quote = c
-            elif c in " \t":
-                break
-            j += 1
-        word = rest[i + 2 : j]
+        m = _FLAG.match(rest)
+        word = m.group(1)
+        if word is None:
+            return flags, rest[m.end() :]
         name, eq, value = word.partition("=")
         if eq and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         flags.append((name.lower(), value if eq else None))
-        i = j
-    return flags, rest[i:]
+        rest = rest[m.end() :]
 
 
 def _json_array(text: str) -> list[str] | None:
