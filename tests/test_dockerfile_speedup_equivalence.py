@@ -258,3 +258,9 @@ def test_package_manager_options_and_operands(argv, expected):
             "microdnf": packages.RPM_VALUE_OPTS}[tool]  # fmt: skip
     call = packages.invocation(Command(argv, 0, 0, False, [], list(argv)), tool, opts)
     assert (call.sub, call.options, call.values, call.operands) == expected
+
+
+def test_not_plain_is_the_alternation_it_replaced():
+    alternation = re.compile(r"[^\t\n\x20-\x7e]|['\"\\`#<>()]")
+    for code in [*range(0x3100), 0x10FFFF]:
+        assert (shell._NOT_PLAIN.search(chr(code)) is None) == (alternation.search(chr(code)) is None), hex(code)
