@@ -163,7 +163,7 @@ class Context:
         return [run for run in self.runs if not run.names.isdisjoint(names)]
 
     def _run(self, stage: Stage, inst: Instruction, shell: tuple[str, ...]) -> Run:
-        mounts = [_mount(v) for v in inst.flag_values("mount")]
+        mounts = [_mount(v) for v in inst.flag_values("mount")] if inst.flags else []
         exe = shell[0].rsplit("/", 1)[-1].rsplit("\\", 1)[-1].lower() if shell else "sh"
         posix = exe not in NON_POSIX_SHELLS
         scripts: list[str] = []
@@ -185,7 +185,10 @@ class Context:
                     scripts.extend(h.content for h in inst.heredocs[:1])
         if not posix:
             return Run(stage, inst, [], False, "\n".join(scripts), False, shell, mounts)
-        commands: list[Command] = []
+        if len(scripts) == 1:  # the usual case
+            commands, has_pipe = parse_script(scripts[0])
+            return Run(stage, inst, commands, has_pipe, scripts[0], True, shell, mounts)
+        commands = []
         has_pipe = False
         for k, script in enumerate(scripts):
             cmds, pipe = parse_script(script)
