@@ -135,25 +135,34 @@ def _stage_dict(df: Dockerfile, stage: Stage) -> dict[str, Any]:
     }
 
 
-def _cel_hits(df: Dockerfile, rule: dict[str, Any], cel: _Cel) -> Iterator[Hit]:
-    kinds = set(rule.get("match") or ())
-    uses = cel.variables
-    for stage in df.stages:
-        stage_ctx = None
+def _matched(ctx: Context, kinds: frozenset[str]) -> Iterator[tuple[Stage, Instruction]]:
+    """(stage, instruction) of every instruction of the kinds `kinds` (all when empty), in file order."""
+    if kinds and "FROM" not in kinds:
+        yield from ctx.instructions(kinds)  # the index, FROM excluded
+        return
+    for stage in ctx.df.stages:
         for inst in stage.all_instructions():
-            if kinds and inst.cmd not in kinds:
-                continue
-            variables: dict[str, Any] = {}
-            if "instruction" in uses:
-                variables["instruction"] = _instruction_dict(inst, cel.fields)
-            if "stage" in uses:
-                if stage_ctx is None:
-                    stage_ctx = _stage_dict(df, stage)
-                variables["stage"] = stage_ctx
-            if "dockerfile" in uses:
-                variables["dockerfile"] = {"stage_count": len(df.stages)}
-            if _fires(cel, variables):
-                yield hit(inst, stage)
+            if not kinds or inst.cmd in kinds:
+                yield stage, inst
+
+
+def _cel_hits(ctx: Context, rule: dict[str, Any], cel: _Cel) -> Iterator[Hit]:
+    df = ctx.df
+    uses = cel.variables
+    stage_dicts: dict[int, dict[str, Any]] = {}  # stage index -> `stage`, built on first use
+    for stage, inst in _matched(ctx, frozenset(rule.get("match") or ())):
+        variables: dict[str, Any] = {}
+        if "instruction" in uses:
+            variables["instruction"] = _instruction_dict(inst, cel.fields)
+        if "stage" in uses:
+            stage_ctx = stage_dicts.get(stage.index)
+            if stage_ctx is None:
+                stage_ctx = stage_dicts[stage.index] = _stage_dict(df, stage)
+            variables["stage"] = stage_ctx
+        if "dockerfile" in uses:
+            variables["dockerfile"] = {"stage_count": len(df.stages)}
+        if _fires(cel, variables):
+            yield hit(inst, stage)
 
 
 def _fires(cel: _Cel, variables: dict[str, Any]) -> bool:
@@ -196,21 +205,22 @@ def _suppressions(df: Dockerfile) -> dict[int, set[str]]:
     return out
 
 
-def _static(rule: dict[str, Any]) -> tuple[Any, ...]:
-    """The parts of a rule's findings that do not depend on the hit (computed on its first hit)."""
+def _prototype(rule: dict[str, Any]) -> Finding:
+    """A rule's finding without location or extra map: its findings are copies (`Finding.at`)."""
     rule_id = rule["id"]
-    aliases = tuple(rule.get("aliases") or ())
-    return (
-        Severity.parse(str(rule.get("severity", "UNKNOWN"))),
-        rule.get("title", rule_id),
-        " ".join(str(rule.get("description", "")).split()),
-        aliases,
-        tuple(rule.get("references") or ()),
-        " ".join(str(rule.get("remediation", "")).split()),
+    return Finding(
+        id=rule_id,
+        kind=FindingKind.CONFIG,
+        severity=Severity.parse(str(rule.get("severity", "UNKNOWN"))),
+        title=rule.get("title", rule_id),
+        description=" ".join(str(rule.get("description", "")).split()),
+        aliases=tuple(rule.get("aliases") or ()),
+        references=tuple(rule.get("references") or ()),
+        remediation=" ".join(str(rule.get("remediation", "")).split()),
     )
 
 
-_statics: dict[int, tuple[dict[str, Any], tuple[Any, ...]]] = {}  # id(rule) -> (rule, static)
+_prototypes: dict[int, tuple[dict[str, Any], Finding]] = {}  # id(rule) -> (rule, its prototype finding)
 
 
 def scan_parsed(df: Dockerfile) -> list[Finding]:
@@ -220,9 +230,9 @@ def scan_parsed(df: Dockerfile) -> list[Finding]:
     findings: list[Finding] = []
     seen: set[tuple[str, int]] = set()
     for rule, func, cel, names in _compiled():
-        hits = func(ctx) if func is not None else _cel_hits(df, rule, cel)
+        hits = func(ctx) if func is not None else _cel_hits(ctx, rule, cel)
         rule_id = rule["id"]
-        static = None
+        prototype = None
         for h in hits:
             if (rule_id, h.line) in seen:
                 continue
@@ -237,26 +247,12 @@ def scan_parsed(df: Dockerfile) -> list[Finding]:
             }
             if h.detail:
                 extra["detail"] = h.detail
-            if static is None:
-                entry = _statics.get(id(rule))
+            if prototype is None:
+                entry = _prototypes.get(id(rule))
                 if entry is None or entry[0] is not rule:
-                    entry = _statics[id(rule)] = (rule, _static(rule))
-                static = entry[1]
-            severity, title, description, aliases, references, remediation = static
-            findings.append(
-                Finding(
-                    id=rule_id,
-                    kind=FindingKind.CONFIG,
-                    severity=severity,
-                    title=title,
-                    description=description,
-                    location=Location(df.path, line=h.line, end_line=h.end_line),
-                    aliases=aliases,
-                    references=references,
-                    remediation=remediation,
-                    extra=extra,
-                )
-            )
+                    entry = _prototypes[id(rule)] = (rule, _prototype(rule))
+                prototype = entry[1]
+            findings.append(prototype.at(Location(df.path, line=h.line, end_line=h.end_line), extra))
     findings.sort(key=lambda f: ((f.location.line or 0) if f.location else 0, f.id))
     return findings
 

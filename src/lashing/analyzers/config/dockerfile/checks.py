@@ -36,10 +36,13 @@ def no_digest(ctx: Context) -> Iterator[Hit]:
             yield hit(stage.from_instruction, stage, f"{ref.raw} is not pinned by digest")
 
 
+_PLATFORM = re.compile(r"--platform=(\S+)")
+
+
 def from_platform(ctx: Context) -> Iterator[Hit]:
     for stage in ctx.df.stages:
         inst = stage.from_instruction
-        m = re.search(r"--platform=(\S+)", inst.original)
+        m = _PLATFORM.search(inst.original) if "--platform=" in inst.original else None
         if m and "$" not in m.group(1):
             yield hit(inst, stage, f"FROM pins --platform={m.group(1)}")
 
@@ -372,21 +375,25 @@ def sudo(ctx: Context) -> Iterator[Hit]:
             yield hit(run.inst, run.stage, "sudo in RUN")
 
 
+_CD = frozenset({"cd"})
+_CHMOD = frozenset({"chmod"})
+_CHPASSWD = frozenset({"chpasswd"})
+
+
 def run_cd(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
-        if run.named("cd"):
-            yield hit(run.inst, run.stage, "cd in RUN; use WORKDIR")
+    for run in ctx.runs_naming(_CD):
+        yield hit(run.inst, run.stage, "cd in RUN; use WORKDIR")
 
 
 def wget_and_curl(ctx: Context) -> Iterator[Hit]:
-    for stage in ctx.df.stages:
-        used: set[str] = set()
-        for run in (r for r in ctx.runs if r.stage is stage):
-            tools = run.names & _DOWNLOADERS
-            new = tools - used
-            used |= tools
-            if len(used) == 2 and new:
-                yield hit(run.inst, run.stage, "both wget and curl are used in this stage")
+    used_by_stage: dict[int, set[str]] = {}  # stage index -> downloaders its RUNs used so far
+    for run in ctx.runs_naming(_DOWNLOADERS):  # in file order, so stage by stage
+        used = used_by_stage.setdefault(run.stage.index, set())
+        tools = run.names & _DOWNLOADERS
+        new = tools - used
+        used |= tools
+        if len(used) == 2 and new:
+            yield hit(run.inst, run.stage, "both wget and curl are used in this stage")
 
 
 _PIPEFAIL = re.compile(r"\bset\s+(?:-[a-zA-Z]*o\s+pipefail|-o\s+pipefail|-[a-zA-Z]*\s+-o\s+pipefail)")
@@ -396,38 +403,43 @@ def pipefail(ctx: Context) -> Iterator[Hit]:
     for run in ctx.runs:
         if not run.posix or run.inst.json_form or not run.has_pipe:
             continue
-        if any("pipefail" in a for a in run.shell) or _PIPEFAIL.search(run.script):
+        if any("pipefail" in a for a in run.shell) or ("pipefail" in run.script and _PIPEFAIL.search(run.script)):
             continue
         yield hit(run.inst, run.stage, "a pipe without `set -o pipefail` hides failures of the left side")
 
 
+_MODE_OPTION = re.compile(r"^-[rwxXst]+$")  # `chmod -w file`: a mode, not an option
+_OCTAL_MODE = re.compile(r"[0-7]{3,4}")
+_MODE_CLAUSE = re.compile(r"([ugoa]*)([+=])([rwxXst]*)")
+
+
 def _chmod_modes(c: Command) -> list[str]:
-    return [a for a in c.args if not a.startswith("-") or re.match(r"^-[rwxXst]+$", a)][:1]
+    return [a for a in c.args if not a.startswith("-") or _MODE_OPTION.match(a)][:1]
 
 
 def _world_writable(mode: str) -> bool:
-    if re.fullmatch(r"[0-7]{3,4}", mode):
+    if _OCTAL_MODE.fullmatch(mode):
         digits = mode.zfill(4)
         return bool(int(digits[-1]) & 2) and not int(digits[0]) & 1
     for clause in mode.split(","):
-        m = re.fullmatch(r"([ugoa]*)([+=])([rwxXst]*)", clause)
+        m = _MODE_CLAUSE.fullmatch(clause)
         if m and ("o" in m.group(1) or "a" in m.group(1)) and "w" in m.group(3) and "t" not in m.group(3):
             return True
     return False
 
 
 def _setuid(mode: str) -> bool:
-    if re.fullmatch(r"[0-7]{4}", mode):
+    if len(mode) == 4 and _OCTAL_MODE.fullmatch(mode):
         return bool(int(mode[0]) & 6)
     return any(
-        (m := re.fullmatch(r"([ugoa]*)([+=])([rwxXst]*)", clause)) is not None and "s" in m.group(3)
+        (m := _MODE_CLAUSE.fullmatch(clause)) is not None and "s" in m.group(3)
         for clause in mode.split(",")
     )
 
 
 def _chmod_hits(ctx: Context, bad_mode: Callable[[str], bool], what: str) -> Iterator[Hit]:
     """The first `chmod` per RUN whose mode `bad_mode` rejects."""
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_CHMOD):
         for c in run.named("chmod"):
             modes = _chmod_modes(c)
             if modes and bad_mode(modes[0]):
@@ -444,13 +456,17 @@ def setuid(ctx: Context) -> Iterator[Hit]:
 
 
 def chpasswd(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
-        if run.named("chpasswd"):
-            yield hit(run.inst, run.stage, "chpasswd sets a password inside the image")
+    for run in ctx.runs_naming(_CHPASSWD):
+        yield hit(run.inst, run.stage, "chpasswd sets a password inside the image")
+
+
+_CURL_K = re.compile(r"-[a-zA-Z]*k[a-zA-Z]*")
+_GIT_SSL_OFF = re.compile(r"http\.sslverify=(?:false|0)", re.I)
+_YUM_SSL_OFF = re.compile(r"sslverify['\"]?=(?:0|false|no)", re.I)
 
 
 def _curl_insecure(c: Command) -> bool:
-    return c.name == "curl" and any(a == "--insecure" or re.fullmatch(r"-[a-zA-Z]*k[a-zA-Z]*", a) for a in c.args)
+    return c.name == "curl" and any(a == "--insecure" or _CURL_K.fullmatch(a) for a in c.args)
 
 
 def _npm_strict_ssl_off(c: Command) -> bool:
@@ -466,13 +482,13 @@ _TLS_RUN = (
     (lambda c: pk.is_pip(c.name) and any(a.startswith("--trusted-host") for a in c.args), "pip --trusted-host"),
     (_npm_strict_ssl_off, "strict-ssl false"),
     (
-        lambda c: c.name == "git" and any(re.search(r"http\.sslverify=(?:false|0)", a, re.I) for a in c.args),
+        lambda c: c.name == "git" and any(_GIT_SSL_OFF.search(a) for a in c.args),
         "git http.sslVerify=false",
     ),
     (
         lambda c: (
             c.name in ("yum", "dnf", "yum-config-manager")
-            and any(re.search(r"sslverify['\"]?=(?:0|false|no)", a, re.I) for a in c.args)
+            and any(_YUM_SSL_OFF.search(a) for a in c.args)
         ),
         "sslverify=0",
     ),
@@ -492,7 +508,7 @@ _TLS_NAMES = frozenset({"curl", "wget", "npm", "yarn", "git", "yum", "dnf", "yum
 
 
 def tls_verify_disabled(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_TLS_NAMES, ("pip",)):
         for c in run.commands:
             if c.name not in _TLS_NAMES and not c.name.startswith("pip"):
                 continue
@@ -520,13 +536,12 @@ def tls_verify_env(ctx: Context) -> Iterator[Hit]:
                 break
 
 
+_GPGCHECK_OFF = re.compile(r"--setopt=gpgcheck=(?:0|false)")
 _PACKAGE_TOOLS = frozenset({"apk", "apt-get", "apt", "yum", "dnf", "microdnf", "rpm", "zypper"})
 
 
 def unsigned_packages(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
-        if run.names.isdisjoint(_PACKAGE_TOOLS):
-            continue
+    for run in ctx.runs_naming(_PACKAGE_TOOLS):
         for c in run.commands:
             detail = None
             if c.name == "apk" and "--allow-untrusted" in c.args:
@@ -537,7 +552,7 @@ def unsigned_packages(ctx: Context) -> Iterator[Hit]:
                 detail = "apt-get without signature checks"
             elif c.name in ("yum", "dnf", "microdnf", "rpm", "zypper") and any(
                 a in ("--nogpgcheck", "--no-gpg-checks", "--nosignature", "--nodigest", "--noverify", "--nofiledigest")
-                or re.fullmatch(r"--setopt=gpgcheck=(?:0|false)", a)
+                or _GPGCHECK_OFF.fullmatch(a)
                 for a in c.args
             ):
                 detail = f"{c.name} without signature checks"
@@ -559,30 +574,34 @@ def _apt_yes(call: pk.Invocation) -> bool:
 
 
 def _apt_installs(run: Run) -> list[pk.Invocation]:
-    if "apt-get" not in run.names:
-        return []
+    """The `apt-get install` calls of a RUN from `ctx.runs_naming(_APT_GET)`."""
     return [c for c in run.calls("apt") if c.tool == "apt-get" and c.sub == "install"]
 
 
+_APT_GET = frozenset({"apt-get"})
+_APT = frozenset({"apt"})
+
+
 def apt_no_yes(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_APT_GET):
         if any(not _apt_yes(c) for c in _apt_installs(run)):
             yield hit(run.inst, run.stage, "apt-get install without -y")
 
 
+_NO_RECOMMENDS_OPTION = re.compile(r"Install-Recommends=(?:false|0|no)", re.I)
+
+
 def apt_no_recommends(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_APT_GET):
         for c in _apt_installs(run):
             opt = c.values.get("-o", "") + " " + c.values.get("--option", "")
-            if "--no-install-recommends" not in c.options and not re.search(
-                r"Install-Recommends=(?:false|0|no)", opt, re.I
-            ):
+            if "--no-install-recommends" not in c.options and not _NO_RECOMMENDS_OPTION.search(opt):
                 yield hit(run.inst, run.stage, "apt-get install without --no-install-recommends")
                 break
 
 
 def apt_unpinned(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_APT_GET):
         loose = [p for c in _apt_installs(run) for p in pk.apt_unpinned(c)]
         if loose:
             yield hit(run.inst, run.stage, f"apt-get install {loose[0]} without a version")
@@ -608,7 +627,7 @@ def _removes(commands: list[Command], target: str) -> bool:
 
 
 def apt_lists(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(pk.APT_TOOLS):
         updates = [c for c in run.calls("apt") if c.sub == "update"]
         if not updates or run.cached("/var/lib/apt", "/var/lib/apt/lists"):
             continue
@@ -617,9 +636,8 @@ def apt_lists(ctx: Context) -> Iterator[Hit]:
 
 
 def apt_cli(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
-        if run.named("apt"):
-            yield hit(run.inst, run.stage, "apt is meant for terminals; use apt-get")
+    for run in ctx.runs_naming(_APT):
+        yield hit(run.inst, run.stage, "apt is meant for terminals; use apt-get")
 
 
 _UPDATES = {"apt-get": {"update"}, "apt": {"update"}, "apk": {"update"}}
@@ -630,10 +648,11 @@ _INSTALLS = {
 }
 
 
+_UPDATE_TOOLS = frozenset(_UPDATES)
+
+
 def update_alone(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
-        if run.names.isdisjoint(_UPDATES):
-            continue  # no apt-get, apt or apk
+    for run in ctx.runs_naming(_UPDATE_TOOLS):
         calls = run.calls("apt") + run.calls("apk")
         calls.sort(key=lambda c: run.commands.index(c.command))
         pending = None
@@ -657,11 +676,12 @@ _UPGRADES = {
 }
 
 
+_UPGRADE_TOOLS = frozenset(_UPGRADES)
+
+
 def pkg_upgrade(ctx: Context) -> Iterator[Hit]:
     subs = _UPGRADES
-    for run in ctx.runs:
-        if run.names.isdisjoint(subs):
-            continue
+    for run in ctx.runs_naming(_UPGRADE_TOOLS):
         for c in run.commands:
             if c.name not in subs:
                 continue
@@ -671,8 +691,12 @@ def pkg_upgrade(ctx: Context) -> Iterator[Hit]:
                 break
 
 
+_APK = frozenset({"apk"})
+_NPM = frozenset({"npm"})
+
+
 def apk_no_cache(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_APK):
         calls = run.calls("apk")
         if not calls or run.cached("/var/cache/apk", "/etc/apk/cache"):
             continue
@@ -683,14 +707,14 @@ def apk_no_cache(ctx: Context) -> Iterator[Hit]:
 
 
 def apk_unpinned(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_APK):
         loose = [p for c in run.calls("apk") if c.sub == "add" for p in pk.apk_unpinned(c)]
         if loose:
             yield hit(run.inst, run.stage, f"apk add {loose[0]} without a version")
 
 
 def pip_unpinned(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(frozenset(), pk.PIP_PREFIXES):
         loose = [p for c in run.calls("pip") if c.sub == "install" for p in pk.pip_unpinned(c)]
         if loose:
             yield hit(run.inst, run.stage, f"pip install {loose[0]} without ==version")
@@ -707,7 +731,7 @@ def _stage_env(ctx: Context, stage: Stage, name: str) -> bool:
 
 
 def pip_cache(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(frozenset(), pk.PIP_PREFIXES):
         calls = run.calls("pip")
         if not calls or run.cached("/root/.cache/pip", "/root/.cache") or any(
             "/.cache/pip" in t for t in run.mount_targets("cache")
@@ -725,7 +749,7 @@ def pip_cache(ctx: Context) -> Iterator[Hit]:
 
 
 def npm_unpinned(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_NPM):
         loose = [
             p
             for c in run.calls("npm")
@@ -755,19 +779,23 @@ def _rpm_clean(run: Run, tool: str, installs: list[pk.Invocation], cache: str) -
 
 
 def _rpm_installs(run: Run, tool: str) -> list[pk.Invocation]:
-    if tool not in run.names:
-        return []
     return [c for c in run.calls("rpm", tool) if c.sub in _INSTALL_SUBS]
 
 
+_YUM = frozenset({"yum"})
+_DNF_TOOLS = frozenset({"dnf", "microdnf"})
+_ZYPPER = frozenset({"zypper"})
+_RPM_YES_TOOLS = frozenset({"yum", "dnf", "zypper"})
+
+
 def yum_no_clean(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_YUM):
         if not _rpm_clean(run, "yum", _rpm_installs(run, "yum"), "/var/cache/yum"):
             yield hit(run.inst, run.stage, "yum install without yum clean all")
 
 
 def dnf_no_clean(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_DNF_TOOLS):
         for tool in ("dnf", "microdnf"):
             if not _rpm_clean(run, tool, _rpm_installs(run, tool), "/var/cache/dnf"):
                 yield hit(run.inst, run.stage, f"{tool} install without {tool} clean all")
@@ -775,13 +803,13 @@ def dnf_no_clean(ctx: Context) -> Iterator[Hit]:
 
 
 def zypper_no_clean(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_ZYPPER):
         if not _rpm_clean(run, "zypper", _rpm_installs(run, "zypper"), "/var/cache/zypp"):
             yield hit(run.inst, run.stage, "zypper install without zypper clean")
 
 
 def rpm_no_yes(ctx: Context) -> Iterator[Hit]:
-    for run in ctx.runs:
+    for run in ctx.runs_naming(_RPM_YES_TOOLS):
         for tool, yes in (
             ("yum", {"-y", "--assumeyes"}),
             ("dnf", {"-y", "--assumeyes"}),
@@ -814,8 +842,4 @@ def syntax(ctx: Context) -> Iterator[Hit]:
 
 def _each(ctx: Context, *cmds: str) -> list[tuple[Stage, Instruction]]:
     """(stage, instruction) for the stages' instructions of the kinds `cmds`, in file order."""
-    if len(cmds) == 1:
-        return ctx.by_cmd.get(cmds[0], [])
-    found = [pair for cmd in cmds for pair in ctx.by_cmd.get(cmd, ())]
-    found.sort(key=lambda pair: pair[1].start_line)  # instructions start on increasing lines
-    return found
+    return ctx.instructions(cmds)

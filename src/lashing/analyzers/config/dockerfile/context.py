@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 from . import packages as pk
 from .model import Dockerfile, Instruction, Stage
@@ -13,8 +15,7 @@ from .shell import SHELLS, Command, parse_script
 NON_POSIX_SHELLS = ("powershell", "pwsh", "cmd", "cmd.exe", "powershell.exe", "pwsh.exe")
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """One place a check fired: the instruction's line range, its stage and a short detail."""
 
     line: int
@@ -55,8 +56,10 @@ class Run:
         if found is None:
             if kind == "rpm":
                 found = pk.rpm_calls(self.commands, tool) if tool in self.names else []
+            elif kind == "pip":
+                found = pk.pip_calls(self.commands) if any(n.startswith(pk.PIP_PREFIXES) for n in self.names) else []
             else:
-                found = _CALLS[kind](self.commands)
+                found = _CALLS[kind](self.commands) if not self.names.isdisjoint(_CALL_NAMES[kind]) else []
             self._calls[key] = found
         return found
 
@@ -80,7 +83,8 @@ class Run:
         return [c for c in self.commands if c.name in names]
 
 
-_CALLS = {"apt": pk.apt_calls, "apk": pk.apk_calls, "pip": pk.pip_calls, "npm": pk.npm_calls}
+_CALLS = {"apt": pk.apt_calls, "apk": pk.apk_calls, "npm": pk.npm_calls}
+_CALL_NAMES = {"apt": pk.APT_TOOLS, "apk": frozenset({"apk"}), "npm": frozenset({"npm"})}  # the commands each reads
 
 
 def _mount(spec: str) -> dict[str, str]:
@@ -111,6 +115,17 @@ class Context:
                 out.setdefault(inst.cmd, []).append((stage, inst))
         return out
 
+    def instructions(self, cmds: Collection[str]) -> list[tuple[Stage, Instruction]]:
+        """(stage, instruction) of the stages' instructions (FROM excluded) of the kinds `cmds`, in file
+        order; callers must not modify the list."""
+        by_cmd = self.by_cmd
+        found = [by_cmd[cmd] for cmd in cmds if cmd in by_cmd]
+        if len(found) <= 1:
+            return found[0] if found else []
+        merged = [pair for pairs in found for pair in pairs]
+        merged.sort(key=lambda pair: pair[1].start_line)  # instructions start on increasing lines
+        return merged
+
     @cached_property
     def runs(self) -> list[Run]:
         out: list[Run] = []
@@ -127,8 +142,28 @@ class Context:
                     out.append(self._run(stage, inst, shell))
         return out
 
+    @cached_property
+    def _runs_by_name(self) -> dict[str, list[Run]]:
+        """Command name -> the RUNs (in file order) with a simple command of that name."""
+        index: dict[str, list[Run]] = {}
+        for run in self.runs:
+            for name in run.names:
+                index.setdefault(name, []).append(run)
+        return index
+
+    def runs_naming(self, names: frozenset[str], prefixes: tuple[str, ...] = ()) -> list[Run]:
+        """The RUNs, in file order, with a simple command named one of `names` or starting with one of
+        `prefixes` (the RUNs a check about those commands needs to read); callers must not modify it."""
+        index = self._runs_by_name
+        if prefixes:
+            names = names.union([name for name in index if name.startswith(prefixes)])
+        present = index.keys() & names
+        if len(present) <= 1:
+            return index[present.pop()] if present else []
+        return [run for run in self.runs if not run.names.isdisjoint(names)]
+
     def _run(self, stage: Stage, inst: Instruction, shell: tuple[str, ...]) -> Run:
-        mounts = [_mount(v) for v in inst.flag_values("mount")]
+        mounts = [_mount(v) for v in inst.flag_values("mount")] if inst.flags else []
         exe = shell[0].rsplit("/", 1)[-1].rsplit("\\", 1)[-1].lower() if shell else "sh"
         posix = exe not in NON_POSIX_SHELLS
         scripts: list[str] = []
@@ -150,7 +185,10 @@ class Context:
                     scripts.extend(h.content for h in inst.heredocs[:1])
         if not posix:
             return Run(stage, inst, [], False, "\n".join(scripts), False, shell, mounts)
-        commands: list[Command] = []
+        if len(scripts) == 1:  # the usual case
+            commands, has_pipe = parse_script(scripts[0])
+            return Run(stage, inst, commands, has_pipe, scripts[0], True, shell, mounts)
+        commands = []
         has_pipe = False
         for k, script in enumerate(scripts):
             cmds, pipe = parse_script(script)

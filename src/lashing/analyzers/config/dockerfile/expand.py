@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 MAX_EXPANSION = 64 * 1024
 _NAME_START = re.compile(r"[A-Za-z_]")
@@ -53,7 +54,16 @@ def expand_word(text: str, env: Env | None, escape: str = "\\") -> tuple[str, bo
     return ("".join(words) if words else ""), state.unresolved
 
 
+@lru_cache(maxsize=16)
+def _ordinary(escape: str, dollar: bool, split: bool) -> re.Pattern[str]:
+    """A run of the characters `_lex` copies as they are: no escape, quote, `$` (when expanding) or
+    blank (when splitting)."""
+    specials = escape + "'\"" + ("$" if dollar else "") + (" \t\r\n" if split else "")
+    return re.compile("[^" + "".join("\\" + c if c in "\\]^-" else c for c in specials) + "]+")
+
+
 def _lex(text: str, env: Env | None, escape: str, split: bool, state: _State) -> list[str]:
+    ordinary = _ordinary(escape, env is not None, split)
     words: list[str] = []
     cur: list[str] = []
     started = False
@@ -86,9 +96,11 @@ def _lex(text: str, env: Env | None, escape: str, split: bool, state: _State) ->
                 started = False
             i += 1
         else:
-            cur.append(c)
+            m = ordinary.match(text, i)  # text[i] is ordinary: a run of at least one character
+            end = m.end() if m else i + 1
+            cur.append(text[i:end])
             started = True
-            i += 1
+            i = end
     if started:
         words.append("".join(cur))
     return words
@@ -155,6 +167,12 @@ def _dollar_raw(text: str, i: int, env: Env, escape: str, state: _State) -> tupl
 
 
 def _matching_brace(text: str, i: int) -> int:
+    """Index of the `}` that closes the `{` before text[i], or -1."""
+    close = text.find("}", i)
+    if close < 0:
+        return -1
+    if text.find("{", i, close) < 0:
+        return close  # no nested brace (the usual case)
     depth = 1
     n = len(text)
     while i < n:

@@ -150,9 +150,22 @@ def invocation(command: Command, tool: str, value_opts: frozenset[str]) -> Invoc
         args = args[args.index("pip") + 1 :] if "pip" in args else []
     short_value = _SHORT_VALUE.get(tool, "")
     i = 0
-    while i < len(args):
+    n = len(args)
+    while i < n:
         arg = args[i]
         i += 1
+        if arg[:1] != "-" or arg == "-":  # the subcommand or an operand
+            if not sub:
+                sub = arg
+            else:
+                operands.append(arg)
+            continue
+        if len(arg) == 2 and arg != "--":  # one short option, maybe taking the next word as its value
+            options.add(arg)
+            if (arg in value_opts or arg[1] in short_value) and i < n:
+                values[arg] = args[i]
+                i += 1
+            continue
         if arg == "--":
             operands.extend(args[i:])
             break
@@ -192,8 +205,12 @@ def invocation(command: Command, tool: str, value_opts: frozenset[str]) -> Invoc
     return Invocation(tool, sub, options, values, operands, command)
 
 
+APT_TOOLS = frozenset({"apt-get", "apt"})
+PIP_PREFIXES = ("pip", "python")  # every command `pip_calls` reads has a name starting with one of them
+
+
 def apt_calls(commands: list[Command]) -> list[Invocation]:
-    return [invocation(c, c.name, APT_VALUE_OPTS) for c in commands if c.name in ("apt-get", "apt")]
+    return [invocation(c, c.name, APT_VALUE_OPTS) for c in commands if c.name in APT_TOOLS]
 
 
 def apk_calls(commands: list[Command]) -> list[Invocation]:
@@ -211,7 +228,7 @@ def is_pip(name: str) -> bool:
 def pip_calls(commands: list[Command]) -> list[Invocation]:
     out = []
     for c in commands:
-        if not c.name.startswith(("pip", "python")):
+        if not c.name.startswith(PIP_PREFIXES):
             continue  # neither pattern can match
         if _PIP.match(c.name) or (_PYTHON.match(c.name) and "-m" in c.args and "pip" in c.args):
             out.append(invocation(c, "pip", PIP_VALUE_OPTS))
@@ -239,11 +256,14 @@ def apt_unpinned(call: Invocation) -> list[str]:
     ]
 
 
+_APK_PINNED = re.compile(r"[=~<>]")
+
+
 def apk_unpinned(call: Invocation) -> list[str]:
     return [
         p
         for p in call.operands
-        if not re.search(r"[=~<>]", p) and not p.endswith(".apk") and not p.startswith(("/", ".")) and not _variable(p)
+        if not _APK_PINNED.search(p) and not p.endswith(".apk") and not p.startswith(("/", ".")) and not _variable(p)
     ]
 
 

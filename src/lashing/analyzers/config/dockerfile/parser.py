@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 
 from .expand import Env, expand_word, has_variable, split_words
 from .model import Dockerfile, Heredoc, ImageRef, Instruction, KeyValue, ParseWarning, Stage
@@ -39,19 +38,35 @@ PLATFORM_ARGS = (
 )  # fmt: skip
 
 _DIRECTIVE = re.compile(r"^\s*#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
-_KEYWORD = re.compile(r"^\s*(\S+)(?:\s+(.*))?$", re.S)
 _HEREDOC = re.compile(r"<<(-?)\s*(?:\"([^\"\s]+)\"|'([^'\s]+)'|([A-Za-z0-9_][A-Za-z0-9_.\-]*))")
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9\-_.]*$")
 _BLANKS = re.compile(r"[ \t\r\n]+")  # what `_raw_words` splits on
+# Blanks, then maybe a flag: `--`, a character that is no blank or `=`, and up to a blank outside quotes (an
+# unclosed quote runs to the end); group 1 is the flag without its `--`.
+_FLAG = re.compile(r"""[ \t]*+(?:--(?=[^ \t=])((?:[^ \t'"]++|'[^']*+'?|"[^"]*+"?)*+))?""")
 
 
-@dataclass
 class _Logical:
-    start: int
-    end: int
-    text: str
-    heredocs: list[Heredoc] = field(default_factory=list)
-    keyword: re.Match[str] | None = None  # `_KEYWORD` matched on `text`, once
+    """One instruction as written: its first and last line (1-based), its text (continuations joined),
+    that text's first word (`keyword`, "" for a blank text) and the rest, and its here-documents."""
+
+    __slots__ = ("end", "heredocs", "keyword", "rest", "start", "text")
+
+    def __init__(self, start: int, end: int, text: str) -> None:
+        self.start = start
+        self.end = end
+        self.text = text
+        self.keyword, self.rest = _split_keyword(text)
+        self.heredocs: tuple[Heredoc, ...] = ()
+
+
+def _split_keyword(text: str) -> tuple[str, str]:
+    """The first word of `text` and what follows the blanks after it ("" and "" for a blank text); what
+    `^\\s*(\\S+)(?:\\s+(.*))?$` reads (str.split and the regex agree on what a blank is)."""
+    parts = text.split(None, 1)
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    return (parts[0], "") if parts else ("", "")
 
 
 def decode(content: bytes | str) -> tuple[str, list[ParseWarning]]:
@@ -124,6 +139,13 @@ def _logical_lines(
             warnings.append(ParseWarning(i + 1, f"more than {MAX_INSTRUCTIONS} instructions: the rest is ignored"))
             break
         start = i
+        if len(line) <= MAX_LINE and not line.rstrip(" \t").endswith(escape):  # one line, the usual case
+            i += 1
+            logical = _Logical(i, i, line)
+            if "<<" in logical.rest:
+                i = _attach_heredocs(logical, lines, i, warnings)
+            out.append(logical)
+            continue
         parts: list[str] = []
         size = 0
         while True:
@@ -146,7 +168,8 @@ def _logical_lines(
             if i >= n:
                 break
         logical = _Logical(start + 1, i, "".join(parts))
-        i = _attach_heredocs(logical, lines, i, warnings)
+        if "<<" in logical.rest:
+            i = _attach_heredocs(logical, lines, i, warnings)
         out.append(logical)
     return out
 
@@ -178,21 +201,18 @@ def _heredoc_markers(text: str) -> list[tuple[str, bool, bool]]:
 
 
 def _attach_heredocs(logical: _Logical, lines: list[str], i: int, warnings: list[ParseWarning]) -> int:
-    """Attach the here-documents that follow `logical` (from lines[i:]); returns the next line index.
-    Also keeps the line's keyword match in `logical.keyword`, so the keyword regex runs once per line."""
-    m = logical.keyword = _KEYWORD.match(logical.text)
-    if not m or "<<" not in logical.text:
-        return i
-    cmd = m.group(1).upper()
-    rest = m.group(2) or ""
+    """Attach the here-documents that follow `logical` (from lines[i:]); returns the next line index."""
+    cmd = logical.keyword.upper()
+    rest = logical.rest
     if cmd == "ONBUILD":
-        m2 = _KEYWORD.match(rest)
-        if not m2:
+        inner, rest = _split_keyword(rest)
+        if not inner:
             return i
-        cmd, rest = m2.group(1).upper(), m2.group(2) or ""
+        cmd = inner.upper()
     if cmd not in HEREDOC_CAPABLE or "<<" not in rest or rest.lstrip().startswith("["):
         return i
     markers = _heredoc_markers(rest)[:MAX_HEREDOCS_PER_INSTRUCTION]
+    heredocs: list[Heredoc] = []
     n = len(lines)
     for name, strip_tabs, expand in markers:
         start = i + 1
@@ -214,7 +234,8 @@ def _attach_heredocs(logical: _Logical, lines: list[str], i: int, warnings: list
         if not closed:
             warnings.append(ParseWarning(logical.start, f"heredoc {name!r} is not terminated"))
         content = "\n".join(body) + ("\n" if body else "")
-        logical.heredocs.append(Heredoc(name, content, strip_tabs, expand, start, i))
+        heredocs.append(Heredoc(name, content, strip_tabs, expand, start, i))
+    logical.heredocs = tuple(heredocs)
     logical.end = max(logical.end, i)
     return i
 
@@ -225,32 +246,18 @@ def _attach_heredocs(logical: _Logical, lines: list[str], i: int, warnings: list
 def _split_flags(rest: str) -> tuple[list[tuple[str, str | None]], str]:
     """Leading `--name[=value]` words (quotes allowed in values) and the remaining text."""
     flags: list[tuple[str, str | None]] = []
-    i = 0
-    n = len(rest)
+    if not rest.startswith(("--", " ", "\t")):
+        return flags, rest  # no flag (the usual case)
     while True:
-        while i < n and rest[i] in " \t":
-            i += 1
-        if not rest.startswith("--", i) or i + 2 >= n or rest[i + 2] in " \t=":
-            break
-        j = i
-        quote = ""
-        while j < n:
-            c = rest[j]
-            if quote:
-                if c == quote:
-                    quote = ""
-            elif c in "'\"":
-                quote = c
-            elif c in " \t":
-                break
-            j += 1
-        word = rest[i + 2 : j]
+        m = _FLAG.match(rest)
+        word = m.group(1)
+        if word is None:
+            return flags, rest[m.end() :]
         name, eq, value = word.partition("=")
         if eq and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         flags.append((name.lower(), value if eq else None))
-        i = j
-    return flags, rest[i:]
+        rest = rest[m.end() :]
 
 
 def _json_array(text: str) -> list[str] | None:
@@ -393,7 +400,7 @@ def _make(
 ) -> Instruction:
     env = scope.mapping() if (scope is not None and expand and cmd in EXPANDED) else None
     raw = logical.text.strip()
-    heredocs = tuple(logical.heredocs)
+    heredocs = logical.heredocs
     flags: list[tuple[str, str | None]] = []
     body = rest
     if cmd in FLAGGED:
@@ -491,12 +498,11 @@ def _build(
             stage_env.append(dict(scope.env) if scope is not None else {})
 
     for logical in logicals:
-        m = logical.keyword
-        if not m:
+        word = logical.keyword
+        if not word:
             continue
-        word = m.group(1)
         cmd = word.upper()
-        rest = m.group(2) or ""
+        rest = logical.rest
         if cmd not in INSTRUCTIONS:
             warnings.append(ParseWarning(logical.start, f"unknown instruction {word[:40]!r}"))
             continue
@@ -541,14 +547,14 @@ def _build(
                 warnings.append(ParseWarning(logical.start, f"{cmd} before the first FROM is ignored"))
             continue
         if cmd == "ONBUILD":
-            inner = _KEYWORD.match(rest)
-            inner_cmd = inner.group(1).upper() if inner else ""
+            inner, inner_rest = _split_keyword(rest)
+            inner_cmd = inner.upper()
             if not inner or inner_cmd not in INSTRUCTIONS:
                 warnings.append(ParseWarning(logical.start, "ONBUILD needs an instruction"))
                 continue
             if inner_cmd in ("ONBUILD", "FROM", "MAINTAINER"):
                 warnings.append(ParseWarning(logical.start, f"ONBUILD {inner_cmd} is not allowed"))
-            sub = _make(inner_cmd, inner.group(2) or "", logical, scope, escape, warnings, expand=False)
+            sub = _make(inner_cmd, inner_rest, logical, scope, escape, warnings, expand=False)
             inst = Instruction(
                 cmd="ONBUILD",
                 raw=sub.raw,

@@ -36,6 +36,16 @@ _DUPLICATE = re.compile(r"&[0-9-]+$")  # `2>&1`: a redirection without a target 
 _KEYWORDS = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "case"})
 _WRAPPERS = frozenset({"nohup", "time", "exec", "command", "builtin", "eatmydata", "nice", "ionice", "chronic"})
 SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh", "mksh", "busybox"})
+_LEADING_WORDS = _KEYWORDS | {"for", "select"}  # `_peel` reads them as a first word
+_PEELED = _WRAPPERS | {"sudo", "doas", "su-exec", "gosu", "env", "xargs"}  # basenames `_peel` reads past
+# A script with no character but tab, newline and printable ASCII other than these has no quotes, escapes,
+# substitutions, redirections, comments, junk or unusual blanks: `_TOKEN` reads it as blank-separated words
+# between the operators of `_PLAIN_SPLIT`. `_NOT_PLAIN` is one character class (a much faster search than
+# an alternation).
+_SPECIAL = "'\"\\`#<>()"
+_PLAIN_CHARACTERS = "\t\n" + "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) not in _SPECIAL)
+_NOT_PLAIN = re.compile("[^" + re.escape(_PLAIN_CHARACTERS) + "]")
+_PLAIN_SPLIT = re.compile(r"(&&|\|\||;;|\|&|[\n;&|])")  # `_TOKEN`'s operators, in its order, and newline
 
 
 @dataclass
@@ -92,11 +102,18 @@ def unquote(word: str) -> str:
 
 def parse_script(script: str, depth: int = 0) -> tuple[list[Command], bool]:
     """Simple commands of `script` and whether any pipe (`|`) joins two of them."""
+    if depth > MAX_DEPTH:
+        return [], False
+    script = script[:MAX_SCRIPT]
+    if _NOT_PLAIN.search(script) is None:
+        return _parse_plain(script, depth)
+    return _parse_tokens(script, depth)
+
+
+def _parse_tokens(script: str, depth: int) -> tuple[list[Command], bool]:
+    """`parse_script` for any script: `_TOKEN`'s tokens, told apart by their text."""
     commands: list[Command] = []
     has_pipe = False
-    if depth > MAX_DEPTH:
-        return commands, has_pipe
-    script = script[:MAX_SCRIPT]
     words: list[str] = []
     pipeline = 0
     position = 0
@@ -158,9 +175,60 @@ def parse_script(script: str, depth: int = 0) -> tuple[list[Command], bool]:
     return commands, has_pipe
 
 
-def _simple(words: list[str], pipeline: int, position: int, depth: int) -> list[Command]:
+def _parse_plain(script: str, depth: int) -> tuple[list[Command], bool]:
+    """`parse_script` for a script `_NOT_PLAIN` finds nothing in: split on the operators, then on blanks."""
+    commands: list[Command] = []
+    has_pipe = False
+    pipeline = 0
+    position = 0
+    parts = _PLAIN_SPLIT.split(script)  # segment, operator, segment, ..., segment
+    last = len(parts) - 1
+    for k in range(0, last + 1, 2):
+        words = parts[k].split()
+        if words:
+            commands.extend(_simple(words, pipeline, position, depth, plain=True))
+        if k < last:
+            if parts[k + 1] in ("|", "|&"):
+                has_pipe = True
+                position += 1
+            else:
+                pipeline += 1
+                position = 0
+    return commands, has_pipe
+
+
+def _simple(words: list[str], pipeline: int, position: int, depth: int, plain: bool = False) -> list[Command]:
+    """The simple command of `words` (wrappers peeled) and those of a `sh -c` script it runs;
+    `plain` when no word has quotes or escapes to remove."""
     raw = words  # the caller starts a new list after each command
-    argv = [unquote(w) for w in words]
+    argv = words if plain else [unquote(w) for w in words]
+    first = argv[0]
+    if first in _LEADING_WORDS or "=" in raw[0] or first.rsplit("/", 1)[-1] in _PEELED:
+        peeled = _peel(argv, raw)
+        if peeled is None:
+            return []
+        i, sudo, assignments = peeled
+    else:  # the first word is the command: nothing to peel
+        i, sudo, assignments = 0, False, []
+    argv = argv[i:]
+    if not argv and not assignments:
+        return []
+    command = Command(argv, pipeline, position, sudo, assignments, raw[i:])
+    out = [command]
+    if argv and command.name in SHELLS:
+        script = _dash_c(argv)
+        if script is not None:
+            inner, _ = parse_script(script, depth + 1)
+            for sub in inner:
+                sub.sudo = sub.sudo or sudo
+                sub.pipeline = (pipeline + 1) * 100_000 + sub.pipeline
+            out.extend(inner)
+    return out
+
+
+def _peel(argv: list[str], raw: list[str]) -> tuple[int, bool, list[tuple[str, str]]] | None:
+    """Where the command starts after keywords, `VAR=value` prefixes and wrappers (`sudo`, `env`, ...),
+    whether `sudo`/`doas` wraps it and the assignments met; None for a `for`/`select`/`case` line."""
     sudo = False
     assignments: list[tuple[str, str]] = []
     i = 0
@@ -169,7 +237,7 @@ def _simple(words: list[str], pipeline: int, position: int, depth: int) -> list[
         base = word.rsplit("/", 1)[-1]
         if word in _KEYWORDS or (i == 0 and word in ("for", "select")):
             if word in ("for", "select", "case"):
-                return []
+                return None
             i += 1
         elif "=" in raw[i] and _ASSIGN.match(raw[i]):
             key, _, value = word.partition("=")
@@ -206,20 +274,7 @@ def _simple(words: list[str], pipeline: int, position: int, depth: int) -> list[
                     i += 1
         else:
             break
-    argv = argv[i:]
-    if not argv and not assignments:
-        return []
-    command = Command(argv, pipeline, position, sudo, assignments, raw[i:])
-    out = [command]
-    if argv and command.name in SHELLS:
-        script = _dash_c(argv)
-        if script is not None:
-            inner, _ = parse_script(script, depth + 1)
-            for sub in inner:
-                sub.sudo = sub.sudo or sudo
-                sub.pipeline = (pipeline + 1) * 100_000 + sub.pipeline
-            out.extend(inner)
-    return out
+    return i, sudo, assignments
 
 
 def _dash_c(argv: list[str]) -> str | None:
