@@ -93,7 +93,7 @@ def test_units_come_from_the_same_walk(tmp_path: Path) -> None:
         assert found == expected
         if roots == [tree]:
             assert [(u.kind, u.path.relative_to(tree).as_posix()) for u in units] == [
-                ("helm", "apps/chart"), ("kustomize", "dangling"), ("kustomize", "kz/base"), ("helm", "kz/base/inner-chart"),
-                ("kustomize", "kz/overlays/prod"), ("kustomize", "z")]
+                ("helm", "apps/chart"), ("kustomize", "dangling"), ("kustomize", "kz/base"),
+                ("helm", "kz/base/inner-chart"), ("kustomize", "kz/overlays/prod"), ("kustomize", "z")]
             assert [p.relative_to(tree).as_posix() for p in found] == ["apps/plain/Dockerfile", "apps/plain/pod.yaml",
                                                                        "linked/pod.yaml"]
