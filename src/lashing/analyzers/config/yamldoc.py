@@ -24,6 +24,8 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
 _resolver = yaml.resolver.Resolver()
+_ScalarNode = yaml.ScalarNode
+_SequenceNode = yaml.SequenceNode
 
 
 class _DeferredResolver:
@@ -32,9 +34,15 @@ class _DeferredResolver:
     `_implicit` (memoized, keys and values repeat across files) only where the converter needs it."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is yaml.ScalarNode:
+        if kind is _ScalarNode:
             return _PLAIN_TAG if implicit[0] else _STR_TAG
-        return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
+        return _SEQ_TAG if kind is _SequenceNode else _MAP_TAG
+
+    # The composer reports its descent into and ascent from every node, for path resolvers (tags by position),
+    # which this resolver does not use: C-level no-ops (slice(parent, index), tuple()) instead of two calls of
+    # BaseResolver's Python methods per node.
+    descend_resolver = slice
+    ascend_resolver = tuple
 
 
 def _implicit(value: str) -> str:
@@ -123,8 +131,6 @@ def _typed_scalar(node: yaml.ScalarNode, tag: str) -> Any:
     return value  # timestamps, binary and custom tags stay text
 
 
-_ScalarNode = yaml.ScalarNode
-_SequenceNode = yaml.SequenceNode
 
 
 class _Converter:
@@ -211,7 +217,7 @@ class _FastConverter:
             out = []
             append = out.append
             for index, item in enumerate(children):
-                item_path = (*path, index)
+                item_path = path + (index,)  # noqa: RUF005 - concatenation: a third cheaper than unpacking
                 lines[item_path] = item.start_mark.line + 1
                 if type(item) is _ScalarNode:
                     tag = item.tag
@@ -243,7 +249,7 @@ class _FastConverter:
                        else self.convert(key_node, path, child_depth))
                 if not isinstance(key, str | int | float | bool) and key is not None:
                     key = str(key)
-            key_path = (*path, key)
+            key_path = path + (key,)  # noqa: RUF005
             lines[key_path] = key_node.start_mark.line + 1
             if type(value_node) is _ScalarNode:
                 tag = value_node.tag
