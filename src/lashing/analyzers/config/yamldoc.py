@@ -95,8 +95,11 @@ class Document:
 
     def line_of(self, path: Path) -> int | None:
         """Line of the deepest existing prefix of `path` (the field, else its closest parent)."""
+        lines = self.lines
+        if type(path) is not tuple:
+            path = tuple(path)
         for cut in range(len(path), 0, -1):
-            line = self.lines.get(tuple(path[:cut]))
+            line = lines.get(path[:cut])
             if line is not None:
                 return line
         return None
