@@ -128,6 +128,13 @@ POINTS = [
     ("settings.allowedRegistries.exists(r, x.startsWith(r + '/'))",
      {"settings": {"allowedRegistries": ["a"]}, "x": "a/b"}),
     ("undeclared == 1", {}), ("[1, 'a', null] == x", {"x": [1, "a", None]}),
+    # the inlined cases of ==, != and `in` (a value against a null, string or boolean literal, a list of strings)
+    ("x.a == 'a'", {"x": {"a": 2**64}}), ("x.a != 'a'", {"x": {"a": 2**64}}), ("x.a in ['a']", {"x": {"a": 2**64}}),
+    ("x.a == true", {"x": {"a": 2**64}}), ("x.a != null", {"x": {"a": 2**64}}), ("x.a == 'a'", {"x": {"a": (1,)}}),
+    ("x.a == 'a'", {"x": {"a": {"a": 1}}}), ("x.a != true", {"x": {"a": "true"}}), ("x.a == false", {"x": {"a": 0}}),
+    ("x.a in ['a', 'b']", {"x": {"a": ["a"]}}), ("x.a in ['a', 'b']", {"x": {"a": "b"}}),
+    ("x.a in ['a', 'b']", {"x": {"a": None}}), ("x.a in ['1']", {"x": {"a": 1}}), ("x.a == null", {"x": {"a": {}}}),
+    ("x.a != 'a'", {"x": {}}), ("x.a == 'a'", {"x": {"a": b"a"}}), ("x.a in ['a']", {"x": {"a": b"a"}}),
 ]
 
 

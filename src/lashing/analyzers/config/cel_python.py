@@ -436,7 +436,8 @@ class _Generator:
         values = [value for value, _ in values]  # type: ignore[misc]
         if node[0] == "list":
             return lines, "[" + ", ".join(values) + "]", False
-        return lines, f"{node[1]}({', '.join(values)})", False
+        call = f"{node[1]}({', '.join(values)})"
+        return lines, _with_fast_path(node, values, call), False
 
     def logical(self, kind: str, operands: list[Node]) -> Code:
         """The library's `&&` (`||`): false (true) on any side decides, else an error or a non-boolean
@@ -509,6 +510,44 @@ class _Generator:
         return "\n".join([f"def {name}(a):", *_indent([*head, *body])]) + "\n"
 
 
+_NAME = re.compile(r"[A-Za-z_]\w*\Z")
+_NEGATED = {"_eq": "", "_ne": "not "}
+
+
+def _literal_type(node: Node) -> str | None:
+    """`str` or `bool` for a string or boolean literal node, `None` for null; else None."""
+    if node[0] != "lit":
+        return None
+    text = node[1]
+    if text in ("True", "False"):
+        return "bool"
+    if text == "None":
+        return "None"
+    return "str" if text[:1] in ("'", '"') else None
+
+
+def _with_fast_path(node: Node, values: list[str], call: str) -> str:
+    """`call` (of a runtime helper on evaluated arguments) with the helper's own answer inlined for the common
+    case: a value compared with a null, string or boolean literal, or looked up in a list of string literals.
+    Equal types compare as Python does (the helpers' first case); anything else still goes to the helper."""
+    helper, arguments = node[1], node[-1]
+    if len(arguments) != 2 or not _NAME.match(values[0]):
+        return call
+    value, literal = values
+    if helper in _NEGATED:
+        kind = _literal_type(arguments[1])
+        if kind == "None":
+            return f"({value} is {_NEGATED[helper]}None)"
+        if kind is not None:
+            operator = "==" if helper == "_eq" else "!="
+            return f"({value} {operator} {literal} if type({value}) is {kind} else {call})"
+    if helper == "_in" and arguments[1][0] == "list" and arguments[1][1] \
+            and all(_literal_type(item) == "str" for item in arguments[1][1]):
+        members = "{" + ", ".join(item[1] for item in arguments[1][1]) + "}"
+        return f"({value} in {members} if type({value}) is str else {call})"
+    return call
+
+
 def _literal(number: int | float) -> str:
     if isinstance(number, int) and not _INT_MIN <= number <= _INT_MAX:
         raise _NotTranslatable("integer literal out of range")
@@ -576,7 +615,7 @@ def translate_batch(sources: list[str]) -> Batch | None:
 def _compile(code: str, name: str, regexes: list[re.Pattern[str]]) -> Callable[..., Any] | None:
     namespace = {**_RUNTIME, "_re": tuple(regexes), "CelError": CelError, "Unsupported": Unsupported,
                  "RecursionError": RecursionError, "_M": _M, "type": type, "dict": dict, "list": list,
-                 "tuple": tuple, "__builtins__": {}}
+                 "tuple": tuple, "str": str, "bool": bool, "__builtins__": {}}
     try:
         exec(code, namespace)
     except (SyntaxError, RecursionError, MemoryError):  # e.g. more nested blocks than CPython allows
