@@ -82,18 +82,24 @@ def _field_line(doc: Document, prefix: tuple[Any, ...], fallback: int | None):
 
 def _container_field_line(doc: Document, prefix: tuple, pod_prefix: tuple, fallback: int | None):
     """Container field -> line; an inherited security field not set on the container points at the pod's."""
-    lines = doc.lines
+    lines_get = doc.lines.get
 
     def line(field: str) -> int | None:
-        parts = field_parts(field)
-        exact = lines.get(prefix + parts)
+        parts = _FIELD_PARTS.get(field) or field_parts(field)
+        exact = lines_get(prefix + parts)
         if exact is not None:
             return exact
-        if len(parts) >= 2 and parts[0] == "securityContext" and parts[1] in INHERITED:
-            pod_line = lines.get(pod_prefix + parts)
+        if len(parts) < 2:
+            return fallback
+        if parts[0] == "securityContext" and parts[1] in INHERITED:
+            pod_line = lines_get(pod_prefix + parts)
             if pod_line is not None:
                 return pod_line
-        return doc.line_of(prefix + parts[:-1]) if len(parts) > 1 else fallback
+        for end in range(len(parts) - 1, 0, -1):  # doc.line_of(prefix + parts[:-1]), the fields' part first
+            parent = lines_get(prefix + parts[:end])
+            if parent is not None:
+                return parent
+        return doc.line_of(prefix)
 
     return line
 
