@@ -91,16 +91,12 @@ def _selinux(raw: Any) -> dict[str, str | None]:
             "level": as_str(get("level"))}
 
 
-def _unset(value: Any) -> bool:
-    """None, or a settings map (a profile, seLinuxOptions) with nothing set."""
-    if value is None:
-        return True
-    if isinstance(value, dict):
-        for item in value.values():  # noqa: SIM110 - a loop: cheaper than all() over a generator
-            if item is not None:
-                return False
-        return True
-    return False
+def _unset(settings: dict[str, Any]) -> bool:
+    """Whether a settings map (a profile, seLinuxOptions) has nothing set."""
+    for item in settings.values():  # noqa: SIM110 - a loop: cheaper than all() over a generator
+        if item is not None:
+            return False
+    return True
 
 
 def _annotation_profile(value: str) -> dict[str, Any]:
@@ -135,32 +131,33 @@ def pod_security_context(raw: Any, annotations: dict[str, Any]) -> dict[str, Any
 def container_security_context(raw: Any, pod: dict[str, Any], name: str, annotations: dict[str, Any]) -> dict:
     """A container's effective securityContext (see the module docstring for inheritance)."""
     get = raw.get if isinstance(raw, dict) else {}.get
-    own: dict[str, Any] = {
-        "runAsUser": as_int(get("runAsUser")),
-        "runAsGroup": as_int(get("runAsGroup")),
-        "runAsNonRoot": as_bool(get("runAsNonRoot")),
-        "seccompProfile": _profile(get("seccompProfile")),
-        "appArmorProfile": _profile(get("appArmorProfile")),
-        "seLinuxOptions": _selinux(get("seLinuxOptions")),
-    }
+    seccomp = _profile(get("seccompProfile"))
+    apparmor = _profile(get("appArmorProfile"))
     if annotations:
         seccomp_note = annotations.get(_CONTAINER_SECCOMP + name)
-        if own["seccompProfile"]["type"] is None and isinstance(seccomp_note, str):
-            own["seccompProfile"] = _annotation_profile(seccomp_note)
+        if seccomp["type"] is None and isinstance(seccomp_note, str):
+            seccomp = _annotation_profile(seccomp_note)
         apparmor_note = annotations.get(_APPARMOR + name)
-        if own["appArmorProfile"]["type"] is None and isinstance(apparmor_note, str):
-            own["appArmorProfile"] = _annotation_profile(apparmor_note)
-    for key in INHERITED:
-        if _unset(own[key]):
-            own[key] = pod[key]
+        if apparmor["type"] is None and isinstance(apparmor_note, str):
+            apparmor = _annotation_profile(apparmor_note)
+    selinux = _selinux(get("seLinuxOptions"))
+    run_as_user, run_as_group = as_int(get("runAsUser")), as_int(get("runAsGroup"))
+    run_as_non_root = as_bool(get("runAsNonRoot"))
     caps = as_dict(get("capabilities"))
-    own["privileged"] = as_bool(get("privileged"))
-    own["allowPrivilegeEscalation"] = as_bool(get("allowPrivilegeEscalation"))
-    own["readOnlyRootFilesystem"] = as_bool(get("readOnlyRootFilesystem"))
-    own["procMount"] = as_str(get("procMount"))
-    own["capabilities"] = {"add": [capability(c) for c in as_list(caps.get("add"))],
-                           "drop": [capability(c) for c in as_list(caps.get("drop"))]}
-    return own
+    return {  # INHERITED, each the pod's when the container leaves it unset; then the container-only fields
+        "runAsUser": pod["runAsUser"] if run_as_user is None else run_as_user,
+        "runAsGroup": pod["runAsGroup"] if run_as_group is None else run_as_group,
+        "runAsNonRoot": pod["runAsNonRoot"] if run_as_non_root is None else run_as_non_root,
+        "seccompProfile": pod["seccompProfile"] if _unset(seccomp) else seccomp,
+        "appArmorProfile": pod["appArmorProfile"] if _unset(apparmor) else apparmor,
+        "seLinuxOptions": pod["seLinuxOptions"] if _unset(selinux) else selinux,
+        "privileged": as_bool(get("privileged")),
+        "allowPrivilegeEscalation": as_bool(get("allowPrivilegeEscalation")),
+        "readOnlyRootFilesystem": as_bool(get("readOnlyRootFilesystem")),
+        "procMount": as_str(get("procMount")),
+        "capabilities": {"add": [capability(c) for c in as_list(caps.get("add"))],
+                         "drop": [capability(c) for c in as_list(caps.get("drop"))]},
+    }
 
 
 def _amounts(raw: Any) -> dict[str, str | None]:
