@@ -134,8 +134,6 @@ def _typed_scalar(node: yaml.ScalarNode, tag: str) -> Any:
     return value  # timestamps, binary and custom tags stay text
 
 
-
-
 class _Converter:
     """The exact walk: every node counted and depth-checked as it is converted, so a bound reports the line of
     the node that passed it. The fast walk (below) hands it every document it does not finish."""
