@@ -128,6 +128,13 @@ POINTS = [
     ("settings.allowedRegistries.exists(r, x.startsWith(r + '/'))",
      {"settings": {"allowedRegistries": ["a"]}, "x": "a/b"}),
     ("undeclared == 1", {}), ("[1, 'a', null] == x", {"x": [1, "a", None]}),
+    # the inlined cases of ==, != and `in` (a value against a null, string or boolean literal, a list of strings)
+    ("x.a == 'a'", {"x": {"a": 2**64}}), ("x.a != 'a'", {"x": {"a": 2**64}}), ("x.a in ['a']", {"x": {"a": 2**64}}),
+    ("x.a == true", {"x": {"a": 2**64}}), ("x.a != null", {"x": {"a": 2**64}}), ("x.a == 'a'", {"x": {"a": (1,)}}),
+    ("x.a == 'a'", {"x": {"a": {"a": 1}}}), ("x.a != true", {"x": {"a": "true"}}), ("x.a == false", {"x": {"a": 0}}),
+    ("x.a in ['a', 'b']", {"x": {"a": ["a"]}}), ("x.a in ['a', 'b']", {"x": {"a": "b"}}),
+    ("x.a in ['a', 'b']", {"x": {"a": None}}), ("x.a in ['1']", {"x": {"a": 1}}), ("x.a == null", {"x": {"a": {}}}),
+    ("x.a != 'a'", {"x": {}}), ("x.a == 'a'", {"x": {"a": b"a"}}), ("x.a in ['a']", {"x": {"a": b"a"}}),
 ]
 
 
@@ -347,3 +354,37 @@ def test_a_batch_gives_each_expression_its_own_verdict() -> None:
         assert (fired, ask) == (expected_fired, expected_ask)
         fired_total += len(fired)
     assert fired_total > 1000
+
+
+# --- 4. field chains read more than once ------------------------------------------------------------------
+
+SHARED_CHAINS = ["x.a", "x.a.b", "x.a.b.c", "x.a.c", "x.b", "y.a.a", "y.a", "z"]
+SHARED_TESTS = ["", " == 1", " != null", ".size() > 0", " in [1, 'a']", ".exists(c, c == x.a.b)", ".startsWith('a')"]
+
+
+def test_shared_field_chains_agree_with_library() -> None:
+    """Chains read more than once are computed once, at the function's start, each use then failing as it
+    would have: deep chains, repeated across the operands of &&, ||, ?: and macros, on values missing or of
+    another type at any step (and undeclared variables)."""
+    rng = random.Random(20261130)
+    values = Values(rng, ["a", "b", "1"])
+    tree = {"x": {"a": {"b": {"c": None}, "c": None}, "b": None}, "y": {"a": {"a": None}}, "z": None}
+    compared = 0
+    for _ in range(600):
+        operands = [rng.choice(SHARED_CHAINS) + rng.choice(SHARED_TESTS) for _ in range(rng.randint(2, 5))]
+        operands += [f"has({rng.choice(['x.a', 'x.a.b', 'y.a'])}.{rng.choice(['a', 'b', 'c'])})"]
+        rng.shuffle(operands)
+        source = operands[0]
+        for operand in operands[1:]:
+            source = rng.choice([f"({source} && {operand})", f"({source} || {operand})",
+                                 f"({operand} ? {source} : x.a.b == 1)"])
+        function = cel_python.translate(source)
+        assert function is not None, source
+        for _ in range(6):
+            activation = {name: values.shaped(sub) for name, sub in tree.items() if rng.random() < 0.95}
+            assert agree(source, activation, function), (source, activation, translated(function, activation),
+                                                         library(source, activation))
+            compared += 1
+    assert compared == 3600
+    code = cel_python._Generator().function(cel_python._Parser("x.a.b == 1 || x.a.c == 2").parse())
+    assert code.count("g_x.get('a', _M) if type(g_x) is dict else _M") == 1  # x.a: computed once, at the start

@@ -304,6 +304,31 @@ def _indent(lines: list[str], depth: int = 1) -> list[str]:
     return [" " * (4 * depth) + line for line in lines]
 
 
+Chain = tuple[str, ...]  # a variable and the fields selected below it: ("container", "securityContext", "privileged")
+
+
+def _chain(node: Node) -> Chain | None:
+    """The chain of a field selection from a variable (`container.securityContext.privileged`), else None."""
+    fields = []
+    while node[0] == "sel":
+        fields.append(node[2])
+        node = node[1]
+    return (node[1], *reversed(fields)) if node[0] == "var" else None
+
+
+def _count_chains(node: Node, counts: dict[Chain, int]) -> None:
+    """Add every chain of `node` (and each of its prefixes below the variable) to `counts`."""
+    chain = _chain(node) if node[0] == "sel" else None
+    if chain is not None:
+        for end in range(2, len(chain) + 1):
+            counts[chain[:end]] = counts.get(chain[:end], 0) + 1
+        return
+    for part in node[1:]:
+        for child in part if isinstance(part, list) else [part]:
+            if isinstance(child, tuple) and child and isinstance(child[0], str):
+                _count_chains(child, counts)
+
+
 class _Generator:
     """Python statements computing a tree's value. Errors are exceptions: `&&`, `||` and the macros are
     statements (try, if, for) instead of helper calls taking lambdas, and field selection is inline."""
@@ -311,6 +336,48 @@ class _Generator:
     def __init__(self) -> None:
         self.temps = 0
         self.variables: set[str] = set()
+        self.shared: set[Chain] = set()  # chains read more than once: computed once, at the function's start
+        self.hoisted: dict[Chain, str] = {}
+        self.hoisted_lines: list[str] = []
+
+    def share(self, nodes: list[Node]) -> None:
+        """Note the field chains the expressions read more than once (a prefix counts for each longer chain).
+        Each is computed once, before the expressions, to its value or `_M` when a step has none (a field
+        selection cannot fail otherwise, nor have effects); each use then raises the error it would have."""
+        counts: dict[Chain, int] = {}
+        for node in nodes:
+            _count_chains(node, counts)
+        self.shared = {chain for chain, count in counts.items() if count > 1}
+
+    def hoist(self, chain: Chain) -> str:
+        """The name holding a shared chain's value (or `_M`), defined with its prefixes' at the start."""
+        name = self.hoisted.get(chain)
+        if name is None:
+            if len(chain) == 2:
+                self.variables.add(chain[0])
+                parent = f"g_{chain[0]}"
+            else:
+                parent = self.hoist(chain[:-1])
+            name = self.hoisted[chain] = self.temp()
+            self.hoisted_lines.append(f"{name} = {parent}.get({chain[-1]!r}, _M) if type({parent}) is dict else _M")
+        return name
+
+    def selection(self, node: Node) -> Code | None:
+        """A field selection starting from the longest shared prefix of its chain; None when it has none."""
+        chain = _chain(node)
+        if chain is None:
+            return None
+        for end in range(len(chain), 1, -1):
+            if chain[:end] in self.shared:
+                value = self.hoist(chain[:end])
+                lines = [f"if {value} is _M:", f"    _no_key({chain[end - 1]!r})"]
+                for field in chain[end:]:
+                    out = self.temp()
+                    lines += [f"{out} = {value}.get({field!r}, _M) if type({value}) is dict else _no_map({value})",
+                              f"if {out} is _M:", f"    _no_key({field!r})"]
+                    value = out
+                return lines, value, True
+        return None
 
     def temp(self) -> str:
         self.temps += 1
@@ -334,6 +401,9 @@ class _Generator:
             self.variables.add(node[1])
             return [], f"(g_{node[1]} if g_{node[1]} is not _M else _undeclared({node[1]!r}))", False
         if kind == "sel":
+            shared = self.selection(node) if self.shared else None
+            if shared is not None:
+                return shared
             lines, value = self.pinned(self.gen(node[1]))
             name, out = repr(node[2]), self.temp()
             return [*lines, f"{out} = {value}.get({name}, _M) if type({value}) is dict else _no_map({value})",
@@ -366,7 +436,8 @@ class _Generator:
         values = [value for value, _ in values]  # type: ignore[misc]
         if node[0] == "list":
             return lines, "[" + ", ".join(values) + "]", False
-        return lines, f"{node[1]}({', '.join(values)})", False
+        call = f"{node[1]}({', '.join(values)})"
+        return lines, _with_fast_path(node, values, call), False
 
     def logical(self, kind: str, operands: list[Node]) -> Code:
         """The library's `&&` (`||`): false (true) on any side decides, else an error or a non-boolean
@@ -417,12 +488,14 @@ class _Generator:
                 f"    {out} = _{name}({value}, {predicate})"], out, True
 
     def function(self, node: Node) -> str:
+        self.share([node])
         lines, value, _ = self.gen(node)
         return self._define("_rule", [*lines, f"return {value}"])
 
     def batch(self, nodes: list[Node]) -> str:
         """One function for several expressions: each keeps its own errors; it returns the indices of the
         true ones, and of those that met a value only the library models."""
+        self.share(nodes)
         body = ["fired = []", "ask = []"]
         for index, node in enumerate(nodes):
             lines, value, _ = self.gen(node)
@@ -433,7 +506,46 @@ class _Generator:
 
     def _define(self, name: str, body: list[str]) -> str:
         head = [f"g_{variable} = a.get({variable!r}, _M)" for variable in sorted(self.variables)]
+        head += self.hoisted_lines
         return "\n".join([f"def {name}(a):", *_indent([*head, *body])]) + "\n"
+
+
+_NAME = re.compile(r"[A-Za-z_]\w*\Z")
+_NEGATED = {"_eq": "", "_ne": "not "}
+
+
+def _literal_type(node: Node) -> str | None:
+    """`str` or `bool` for a string or boolean literal node, `None` for null; else None."""
+    if node[0] != "lit":
+        return None
+    text = node[1]
+    if text in ("True", "False"):
+        return "bool"
+    if text == "None":
+        return "None"
+    return "str" if text[:1] in ("'", '"') else None
+
+
+def _with_fast_path(node: Node, values: list[str], call: str) -> str:
+    """`call` (of a runtime helper on evaluated arguments) with the helper's own answer inlined for the common
+    case: a value compared with a null, string or boolean literal, or looked up in a list of string literals.
+    Equal types compare as Python does (the helpers' first case); anything else still goes to the helper."""
+    helper, arguments = node[1], node[-1]
+    if len(arguments) != 2 or not _NAME.match(values[0]):
+        return call
+    value, literal = values
+    if helper in _NEGATED:
+        kind = _literal_type(arguments[1])
+        if kind == "None":
+            return f"({value} is {_NEGATED[helper]}None)"
+        if kind is not None:
+            operator = "==" if helper == "_eq" else "!="
+            return f"({value} {operator} {literal} if type({value}) is {kind} else {call})"
+    if helper == "_in" and arguments[1][0] == "list" and arguments[1][1] \
+            and all(_literal_type(item) == "str" for item in arguments[1][1]):
+        members = "{" + ", ".join(item[1] for item in arguments[1][1]) + "}"
+        return f"({value} in {members} if type({value}) is str else {call})"
+    return call
 
 
 def _literal(number: int | float) -> str:
@@ -503,7 +615,7 @@ def translate_batch(sources: list[str]) -> Batch | None:
 def _compile(code: str, name: str, regexes: list[re.Pattern[str]]) -> Callable[..., Any] | None:
     namespace = {**_RUNTIME, "_re": tuple(regexes), "CelError": CelError, "Unsupported": Unsupported,
                  "RecursionError": RecursionError, "_M": _M, "type": type, "dict": dict, "list": list,
-                 "tuple": tuple, "__builtins__": {}}
+                 "tuple": tuple, "str": str, "bool": bool, "__builtins__": {}}
     try:
         exec(code, namespace)
     except (SyntaxError, RecursionError, MemoryError):  # e.g. more nested blocks than CPython allows

@@ -58,26 +58,48 @@ def iter_objects(doc: Document) -> Iterator[tuple[dict[str, Any], tuple[Any, ...
         yield data, ()
 
 
+_FIELD_PARTS: dict[str, tuple[str, ...]] = {}
+_FIELD_PARTS_LIMIT = 10_000
+
+
+def field_parts(field: str) -> tuple[str, ...]:
+    """`a.b.c` -> ("a", "b", "c"), memoized: the fields asked are the catalog's and checks' few dozen."""
+    parts = _FIELD_PARTS.get(field)
+    if parts is None:
+        parts = tuple(field.split("."))
+        if len(_FIELD_PARTS) >= _FIELD_PARTS_LIMIT:
+            _FIELD_PARTS.clear()
+        _FIELD_PARTS[field] = parts
+    return parts
+
+
 def _field_line(doc: Document, prefix: tuple[Any, ...], fallback: int | None):
     def line(field: str) -> int | None:
-        return doc.line_of((*prefix, *field.split("."))) if field else fallback
+        return doc.line_of(prefix + field_parts(field)) if field else fallback
 
     return line
 
 
 def _container_field_line(doc: Document, prefix: tuple, pod_prefix: tuple, fallback: int | None):
     """Container field -> line; an inherited security field not set on the container points at the pod's."""
+    lines_get = doc.lines.get
 
     def line(field: str) -> int | None:
-        parts = tuple(field.split("."))
-        exact = doc.lines.get((*prefix, *parts))
+        parts = _FIELD_PARTS.get(field) or field_parts(field)
+        exact = lines_get(prefix + parts)
         if exact is not None:
             return exact
-        if len(parts) >= 2 and parts[0] == "securityContext" and parts[1] in INHERITED:
-            pod_line = doc.lines.get((*pod_prefix, *parts))
+        if len(parts) < 2:
+            return fallback
+        if parts[0] == "securityContext" and parts[1] in INHERITED:
+            pod_line = lines_get(pod_prefix + parts)
             if pod_line is not None:
                 return pod_line
-        return doc.line_of((*prefix, *parts[:-1])) if len(parts) > 1 else fallback
+        for end in range(len(parts) - 1, 0, -1):  # doc.line_of(prefix + parts[:-1]), the fields' part first
+            parent = lines_get(prefix + parts[:end])
+            if parent is not None:
+                return parent
+        return doc.line_of(prefix)
 
     return line
 
@@ -107,7 +129,8 @@ def workload_target(path: str, doc: Document, obj: dict[str, Any], prefix: tuple
     top_meta = as_dict(obj.get("metadata"))
     metadata = {**top_meta, "annotations": {**as_dict(top_meta.get("annotations")),
                                             **as_dict(template_meta.get("annotations"))}}
-    data = normalize_pod_spec(_get(obj, spec_path), metadata, kind)
+    raw_spec = _get(obj, spec_path)
+    data = normalize_pod_spec(raw_spec, metadata, kind)
     spec = data["spec"]
     if spec["automountServiceAccountToken"] is None and accounts:
         account = (str(top_meta.get("namespace") or ""), spec["serviceAccountName"])
@@ -115,7 +138,7 @@ def workload_target(path: str, doc: Document, obj: dict[str, Any], prefix: tuple
     spec_prefix = (*prefix, *spec_path)
     start = doc.lines.get(prefix) if prefix else doc.start_line
     containers = []
-    raw_spec = as_dict(_get(obj, spec_path))
+    raw_spec = as_dict(raw_spec)
     for field, _role in CONTAINER_ROLES:
         for index, raw in enumerate(as_list(raw_spec.get(field))):
             if isinstance(raw, dict):

@@ -22,7 +22,7 @@ _APPARMOR = "container.apparmor.security.beta.kubernetes.io/"
 
 def as_bool(value: Any) -> bool | None:
     """true/false, also from the strings Compose and flags use; None when unset or unreadable."""
-    if isinstance(value, bool):
+    if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
@@ -30,7 +30,7 @@ def as_bool(value: Any) -> bool | None:
 
 
 def as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
+    if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
@@ -40,7 +40,9 @@ def as_int(value: Any) -> int | None:
 
 
 def as_str(value: Any) -> str | None:
-    if value is None or isinstance(value, dict | list):
+    if type(value) is str:
+        return value
+    if value is None or isinstance(value, (dict, list)):
         return None
     return str(value)
 
@@ -76,8 +78,25 @@ def split_image(image: str | None) -> dict[str, str | None]:
 
 
 def _profile(raw: Any) -> dict[str, Any]:
-    raw = as_dict(raw)
+    if not raw or not isinstance(raw, dict):
+        return {"type": None, "localhostProfile": None}
     return {"type": as_str(raw.get("type")), "localhostProfile": as_str(raw.get("localhostProfile"))}
+
+
+def _selinux(raw: Any) -> dict[str, str | None]:
+    if not raw or not isinstance(raw, dict):
+        return {"type": None, "user": None, "role": None, "level": None}
+    get = raw.get
+    return {"type": as_str(get("type")), "user": as_str(get("user")), "role": as_str(get("role")),
+            "level": as_str(get("level"))}
+
+
+def _unset(settings: dict[str, Any]) -> bool:
+    """Whether a settings map (a profile, seLinuxOptions) has nothing set."""
+    for item in settings.values():  # noqa: SIM110 - a loop: cheaper than all() over a generator
+        if item is not None:
+            return False
+    return True
 
 
 def _annotation_profile(value: str) -> dict[str, Any]:
@@ -95,7 +114,6 @@ def pod_security_context(raw: Any, annotations: dict[str, Any]) -> dict[str, Any
     seccomp = _profile(raw.get("seccompProfile"))
     if seccomp["type"] is None and isinstance(annotations.get(_SECCOMP_ANNOTATION), str):
         seccomp = _annotation_profile(annotations[_SECCOMP_ANNOTATION])
-    selinux = as_dict(raw.get("seLinuxOptions"))
     return {
         "runAsUser": as_int(raw.get("runAsUser")),
         "runAsGroup": as_int(raw.get("runAsGroup")),
@@ -106,88 +124,106 @@ def pod_security_context(raw: Any, annotations: dict[str, Any]) -> dict[str, Any
                     for s in as_list(raw.get("sysctls")) if isinstance(s, dict)],
         "seccompProfile": seccomp,
         "appArmorProfile": _profile(raw.get("appArmorProfile")),
-        "seLinuxOptions": {k: as_str(selinux.get(k)) for k in ("type", "user", "role", "level")},
+        "seLinuxOptions": _selinux(raw.get("seLinuxOptions")),
     }
 
 
 def container_security_context(raw: Any, pod: dict[str, Any], name: str, annotations: dict[str, Any]) -> dict:
     """A container's effective securityContext (see the module docstring for inheritance)."""
-    raw = as_dict(raw)
-    caps = as_dict(raw.get("capabilities"))
-    selinux = as_dict(raw.get("seLinuxOptions"))
-    own: dict[str, Any] = {
-        "runAsUser": as_int(raw.get("runAsUser")),
-        "runAsGroup": as_int(raw.get("runAsGroup")),
-        "runAsNonRoot": as_bool(raw.get("runAsNonRoot")),
-        "seccompProfile": _profile(raw.get("seccompProfile")),
-        "appArmorProfile": _profile(raw.get("appArmorProfile")),
-        "seLinuxOptions": {k: as_str(selinux.get(k)) for k in ("type", "user", "role", "level")},
-    }
-    seccomp_note = annotations.get(_CONTAINER_SECCOMP + name)
-    if own["seccompProfile"]["type"] is None and isinstance(seccomp_note, str):
-        own["seccompProfile"] = _annotation_profile(seccomp_note)
-    apparmor_note = annotations.get(_APPARMOR + name)
-    if own["appArmorProfile"]["type"] is None and isinstance(apparmor_note, str):
-        own["appArmorProfile"] = _annotation_profile(apparmor_note)
-    for key in INHERITED:
-        value = own[key]
-        unset = value is None or (isinstance(value, dict) and not any(v is not None for v in value.values()))
-        if unset:
-            own[key] = pod[key]
-    own.update({
-        "privileged": as_bool(raw.get("privileged")),
-        "allowPrivilegeEscalation": as_bool(raw.get("allowPrivilegeEscalation")),
-        "readOnlyRootFilesystem": as_bool(raw.get("readOnlyRootFilesystem")),
-        "procMount": as_str(raw.get("procMount")),
+    get = raw.get if isinstance(raw, dict) else {}.get
+    seccomp = _profile(get("seccompProfile"))
+    apparmor = _profile(get("appArmorProfile"))
+    if annotations:
+        seccomp_note = annotations.get(_CONTAINER_SECCOMP + name)
+        if seccomp["type"] is None and isinstance(seccomp_note, str):
+            seccomp = _annotation_profile(seccomp_note)
+        apparmor_note = annotations.get(_APPARMOR + name)
+        if apparmor["type"] is None and isinstance(apparmor_note, str):
+            apparmor = _annotation_profile(apparmor_note)
+    selinux = _selinux(get("seLinuxOptions"))
+    run_as_user, run_as_group = as_int(get("runAsUser")), as_int(get("runAsGroup"))
+    run_as_non_root = as_bool(get("runAsNonRoot"))
+    caps = as_dict(get("capabilities"))
+    return {  # INHERITED, each the pod's when the container leaves it unset; then the container-only fields
+        "runAsUser": pod["runAsUser"] if run_as_user is None else run_as_user,
+        "runAsGroup": pod["runAsGroup"] if run_as_group is None else run_as_group,
+        "runAsNonRoot": pod["runAsNonRoot"] if run_as_non_root is None else run_as_non_root,
+        "seccompProfile": pod["seccompProfile"] if _unset(seccomp) else seccomp,
+        "appArmorProfile": pod["appArmorProfile"] if _unset(apparmor) else apparmor,
+        "seLinuxOptions": pod["seLinuxOptions"] if _unset(selinux) else selinux,
+        "privileged": as_bool(get("privileged")),
+        "allowPrivilegeEscalation": as_bool(get("allowPrivilegeEscalation")),
+        "readOnlyRootFilesystem": as_bool(get("readOnlyRootFilesystem")),
+        "procMount": as_str(get("procMount")),
         "capabilities": {"add": [capability(c) for c in as_list(caps.get("add"))],
                          "drop": [capability(c) for c in as_list(caps.get("drop"))]},
-    })
-    return own
+    }
+
+
+def _amounts(raw: Any) -> dict[str, str | None]:
+    if not raw or not isinstance(raw, dict):
+        return {"cpu": None, "memory": None}
+    return {"cpu": as_str(raw.get("cpu")), "memory": as_str(raw.get("memory"))}
 
 
 def _resources(raw: Any) -> dict[str, dict[str, str | None]]:
     raw = as_dict(raw)
-    return {part: {k: as_str(as_dict(raw.get(part)).get(k)) for k in ("cpu", "memory")}
-            for part in ("limits", "requests")}
+    return {"limits": _amounts(raw.get("limits")), "requests": _amounts(raw.get("requests"))}
+
+
+def _strings(raw: Any) -> list[str]:
+    return [str(x) for x in raw] if isinstance(raw, list) and raw else []
+
+
+def _any_secret_ref(env_from: Any) -> bool:
+    """Whether an envFrom list takes a Secret."""
+    if isinstance(env_from, list):
+        for source in env_from:
+            if isinstance(source, dict) and isinstance(source.get("secretRef"), dict):
+                return True
+    return False
 
 
 def normalize_container(raw: Any, role: str, pod_sc: dict, annotations: dict[str, Any]) -> dict[str, Any]:
     """One container in the normalized shape."""
     raw = as_dict(raw)
-    name = as_str(raw.get("name")) or ""
-    image = as_str(raw.get("image"))
+    get = raw.get
+    name = as_str(get("name")) or ""
+    image = as_str(get("image"))
     env = []
-    for item in as_list(raw.get("env")):
+    for item in as_list(get("env")):
         if isinstance(item, dict):
-            source = as_dict(item.get("valueFrom"))
+            source = item.get("valueFrom")
+            from_source = isinstance(source, dict)
             env.append({"name": as_str(item.get("name")) or "", "value": as_str(item.get("value")),
-                        "valueFrom": isinstance(item.get("valueFrom"), dict),
-                        "secretRef": isinstance(source.get("secretKeyRef"), dict)})
+                        "valueFrom": from_source,
+                        "secretRef": from_source and isinstance(source.get("secretKeyRef"), dict)})
     ports = []
-    for port in as_list(raw.get("ports")):
+    for port in as_list(get("ports")):
         if isinstance(port, dict):
             ports.append({"containerPort": as_int(port.get("containerPort")) or 0,
                           "hostPort": as_int(port.get("hostPort")) or 0,
                           "protocol": as_str(port.get("protocol")) or "TCP"})
+    mounts = get("volumeMounts")
     return {
         "name": name,
         "role": role,
         "image": image,
         "imageRef": split_image(image),
-        "imagePullPolicy": as_str(raw.get("imagePullPolicy")),
-        "command": [str(x) for x in as_list(raw.get("command"))],
-        "args": [str(x) for x in as_list(raw.get("args"))],
+        "imagePullPolicy": as_str(get("imagePullPolicy")),
+        "command": _strings(get("command")),
+        "args": _strings(get("args")),
         "env": env,
-        "envFromSecret": any(isinstance(as_dict(e).get("secretRef"), dict) for e in as_list(raw.get("envFrom"))),
+        "envFromSecret": _any_secret_ref(get("envFrom")),
         "ports": ports,
-        "resources": _resources(raw.get("resources")),
-        "livenessProbe": isinstance(raw.get("livenessProbe"), dict),
-        "readinessProbe": isinstance(raw.get("readinessProbe"), dict),
-        "startupProbe": isinstance(raw.get("startupProbe"), dict),
+        "resources": _resources(get("resources")),
+        "livenessProbe": isinstance(get("livenessProbe"), dict),
+        "readinessProbe": isinstance(get("readinessProbe"), dict),
+        "startupProbe": isinstance(get("startupProbe"), dict),
         "volumeMounts": [{"name": as_str(m.get("name")) or "", "mountPath": as_str(m.get("mountPath")) or "",
                           "readOnly": as_bool(m.get("readOnly")) or False}
-                         for m in as_list(raw.get("volumeMounts")) if isinstance(m, dict)],
-        "securityContext": container_security_context(raw.get("securityContext"), pod_sc, name, annotations),
+                         for m in mounts if isinstance(m, dict)] if isinstance(mounts, list) and mounts else [],
+        "securityContext": container_security_context(get("securityContext"), pod_sc, name, annotations),
     }
 
 
