@@ -1,6 +1,7 @@
-"""load_documents against yamldoc as it was before its fast walk (tests/yamldoc_reference.py): the same data
-(types included), line maps (insertion order included), document spans and errors, on the corpus's YAML and
-JSON documents and on documents built to pass or just miss the node budget and the depth bound."""
+"""load_documents' fast walk against its exact walk (yamldoc._Converter, the converter as it was before the fast
+walk, kept for documents near a bound): the same data (types included), line maps (insertion order included),
+document spans and errors, on the corpus's YAML and JSON documents and on documents built to pass or just miss
+the node budget and the depth bound."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-import yamldoc_reference as reference
 from lashing.analyzers.config import yamldoc
 from lashing.analyzers.config.yamldoc import DocumentError, load_documents
 
@@ -39,7 +40,7 @@ def _outcome(documents: Iterator[Any], as_tuple: Any) -> tuple[list[str], str | 
     try:
         for document in documents:
             seen.append(repr(as_tuple(document)))
-    except (DocumentError, reference.DocumentError) as exc:
+    except DocumentError as exc:
         return seen, f"{exc} @ {exc.line}"
     return seen, None
 
@@ -48,9 +49,19 @@ def _current(text: str | bytes) -> tuple[list[str], str | None]:
     return _outcome(load_documents(text), lambda d: (d.data, list(d.lines.items()), d.start_line, d.end_line))
 
 
+def _exact(node: Any) -> tuple[Any, dict[Any, int]]:
+    converter = yamldoc._Converter()
+    return converter.convert(node, ()), converter.lines
+
+
 def _reference(text: str | bytes) -> tuple[list[str], str | None]:
-    return _outcome(reference.load_documents(text),
-                    lambda d: (d.data, list(d.lines.items()), d.start_line, d.end_line))
+    """load_documents with the exact walk alone."""
+    fast = yamldoc.convert_document
+    yamldoc.convert_document = _exact
+    try:
+        return _current(text)
+    finally:
+        yamldoc.convert_document = fast
 
 
 def test_corpus_documents_load_as_before() -> None:
@@ -100,7 +111,6 @@ def _nested(depth: int, flow: bool) -> str:
 @pytest.mark.parametrize("budget", [1, 2, 3, 5, 8, 13, 21, 34, 55, 89])
 def test_node_budget_errors_as_before(monkeypatch: pytest.MonkeyPatch, budget: int) -> None:
     monkeypatch.setattr(yamldoc, "MAX_NODES", budget)
-    monkeypatch.setattr(reference, "MAX_NODES", budget)
     texts = [_bomb(levels, width) for levels in range(1, 4) for width in range(1, 4)]
     texts += ["a: 1\nb: [1, 2, {c: 3}]\nd: {e: [f, g]}\n", "m:\n  <<: {x: 1, y: 2}\n  z: 3\n", "- [1, [2, [3]]]\n"]
     for text in texts:
@@ -111,7 +121,6 @@ def test_node_budget_errors_as_before(monkeypatch: pytest.MonkeyPatch, budget: i
 @pytest.mark.parametrize("flow", [True, False])
 def test_depth_bound_errors_as_before(monkeypatch: pytest.MonkeyPatch, depth: int, flow: bool) -> None:
     monkeypatch.setattr(yamldoc, "MAX_DEPTH", 4)
-    monkeypatch.setattr(reference, "MAX_DEPTH", 4)
     for text in (_nested(depth, flow), f"a: &a {_nested(depth, True)}\nb: [*a]\n", "[[], [[[[]]]], {}]"):
         assert _current(text) == _reference(text), text
 
@@ -121,3 +130,17 @@ def test_real_bounds_as_before() -> None:
                  _nested(250, False)):
         assert _current(text) == _reference(text)
     assert _current(_bomb(9, 9))[1] is not None
+
+
+def test_the_fast_walk_takes_ordinary_documents_itself() -> None:
+    """The comparisons above mean something only if the fast walk finishes documents on its own."""
+    finished = 0
+    for name, content in _texts():
+        if not name.endswith((".yaml", ".yml")) or finished >= 200:
+            continue
+        for node in yaml.compose_all(content.decode("utf-8", "replace"), Loader=yamldoc._Loader):
+            if node is not None:
+                fast = yamldoc._FastConverter()
+                fast.convert(node, ())  # raises _Fallback near a bound
+                finished += 1
+    assert finished >= 200
