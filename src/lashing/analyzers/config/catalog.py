@@ -7,12 +7,17 @@ Python check in `checks.py`. Rules are loaded once per process; CEL is compiled 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import os
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from lashing import __version__
 from lashing.errors import LashingError
 from lashing.model import Severity
 from lashing.yamlload import load_bundled
@@ -82,20 +87,68 @@ def parse_rule(raw: dict[str, Any], source: str) -> Rule:
 def load_catalog() -> tuple[Rule, ...]:
     """Every rule of every `rules/*.yaml`, sorted by id; ids are unique across files."""
     rules: dict[str, Rule] = {}
-    folder = resources.files(RULES_PACKAGE) / "rules"
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith((".yaml", ".yml")):
-            continue
-        try:
-            data = load_bundled(entry.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise CatalogError(f"rule catalog {entry.name} is not valid YAML: {exc}") from None
+    for name, data in bundled_catalogs().items():
         for raw in data or []:
-            rule = parse_rule(raw, entry.name)
+            rule = parse_rule(raw, name)
             if rule.id in rules:
-                raise CatalogError(f"rule id {rule.id} is defined twice ({rules[rule.id].source}, {entry.name})")
+                raise CatalogError(f"rule id {rule.id} is defined twice ({rules[rule.id].source}, {name})")
             rules[rule.id] = rule
     return tuple(sorted(rules.values(), key=lambda r: r.id))
+
+
+@functools.cache
+def bundled_catalogs() -> dict[str, Any]:
+    """The data of every bundled `rules/*.yaml`, by file name in name order.
+
+    Reading their YAML (with its examples) was most of a config scan's start-up (~20 ms); the data is kept
+    as JSON in the cache directory, under a hash of lashing's version and the files' bytes, and read back
+    from there (~2 ms) while the files are unchanged. Data JSON cannot hold as it is is never cached."""
+    folder = resources.files(RULES_PACKAGE) / "rules"
+    texts = {entry.name: entry.read_bytes() for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+             if entry.name.endswith((".yaml", ".yml"))}
+    digest = hashlib.blake2b(__version__.encode(), digest_size=16)
+    for name, text in texts.items():
+        digest.update(b"\0%s\0%d\0" % (name.encode(), len(text)) + text)
+    saved = _cached_json(digest.hexdigest(), list(texts))
+    if saved is not None:
+        return saved
+    catalogs = {}
+    for name, text in texts.items():
+        try:
+            catalogs[name] = load_bundled(text.decode("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise CatalogError(f"rule catalog {name} is not valid YAML: {exc}") from None
+    _save_json(digest.hexdigest(), catalogs)
+    return catalogs
+
+
+def _cache_file(key: str) -> Path:
+    from lashing.paths import cache_dir
+
+    return cache_dir() / "catalogs" / f"{key}.json"
+
+
+def _cached_json(key: str, names: list[str]) -> dict[str, Any] | None:
+    try:
+        data = json.loads(_cache_file(key).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and list(data) == names else None
+
+
+def _save_json(key: str, catalogs: dict[str, Any]) -> None:
+    """Keep the parsed catalogs if JSON holds them exactly (no dates, non-text keys, NaN...); best effort."""
+    try:
+        text = json.dumps(catalogs, ensure_ascii=False)
+        if json.loads(text) != catalogs:
+            return
+        path = _cache_file(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except (OSError, TypeError, ValueError):
+        return
 
 
 def find_rule(rule_id: str) -> Rule | None:

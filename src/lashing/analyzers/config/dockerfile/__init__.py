@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from lashing.analyzers.config import cel_python
+from lashing.analyzers.config.catalog import bundled_catalogs
 from lashing.analyzers.config.cel_python import CelError, Unsupported
 from lashing.model import Finding, FindingKind, Location, Severity
-from lashing.yamlload import load_bundled
 
 from . import checks
 from .context import Context, Hit, hit
@@ -38,7 +38,7 @@ _ID_TOKEN = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 
 @lru_cache(maxsize=1)
 def _load_rules() -> tuple[dict[str, Any], ...]:
-    data = load_bundled(RULES_FILE.read_text(encoding="utf-8")) or []
+    data = bundled_catalogs().get(RULES_FILE.name) or []
     return tuple(
         rule for rule in data if isinstance(rule, dict) and rule.get("applies_to", "dockerfile") == "dockerfile"
     )
