@@ -189,6 +189,7 @@ class _Group:
 @dataclass(frozen=True)
 class _Plan:
     rules: tuple[CompiledRule, ...]  # every enabled rule of the kind, Python checks included, catalog order
+    object_steps: tuple[CompiledRule, ...]  # of those, the Python checks and the object rules (catalog order)
     object_rules: tuple[CompiledRule, ...]
     container_rules: tuple[CompiledRule, ...]  # catalog order, which findings keep
     object_groups: tuple[_Group, ...]  # of the rules the library evaluates
@@ -270,7 +271,8 @@ def _plan(kind: str, disabled: frozenset[str], translate: bool = True) -> _Plan:
     object_batch = _batch(object_rules) if translate else None
     container_batch = _batch(container_rules) if translate else None
     in_batches = {*(object_batch.rules if object_batch else ()), *(container_batch.rules if container_batch else ())}
-    return _Plan(enabled, object_rules, container_rules,
+    steps = tuple(r for r in enabled if r.program is None or not r.per_container)
+    return _Plan(enabled, steps, object_rules, container_rules,
                  _groups(tuple(r for r in object_rules if r not in in_batches)),
                  _groups(tuple(r for r in container_rules if r not in in_batches), by_fields=True),
                  object_batch, container_batch)
@@ -317,7 +319,7 @@ def evaluate(target: Target, settings: Settings) -> Iterator[Hit]:
     verdicts = {compiled.rule.id: hit for compiled, hit in _verdicts(plan.object_groups, variables, resource, key)}
     if plan.object_batch is not None:
         verdicts.update(dict.fromkeys((c.rule.id for c in plan.object_batch.fired(variables, resource)), True))
-    for compiled in plan.rules:
+    for compiled in plan.object_steps:
         rule = compiled.rule
         if compiled.program is None:
             for container, field_name, detail in getattr(checks, rule.check)(target, settings):
