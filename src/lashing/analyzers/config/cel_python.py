@@ -30,6 +30,7 @@ from typing import Any
 
 from lashing.analyzers.config import cel_values
 from lashing.analyzers.config.cel_values import _INT_MAX, _INT_MIN, _M, CelError, Unsupported
+from lashing.analyzers.config.codecache import compiled
 
 __all__ = ["Batch", "CelError", "Function", "Unsupported", "translatable", "translate", "translate_batch"]
 
@@ -609,15 +610,17 @@ def translate_batch(sources: list[str]) -> Batch | None:
         code = _Generator().batch(nodes)
     except (_NotTranslatable, RecursionError):
         return None
-    return _compile(code, "_rules", regexes)  # type: ignore[return-value]
+    return _compile(code, "_rules", regexes, cached=True)  # type: ignore[return-value]
 
 
-def _compile(code: str, name: str, regexes: list[re.Pattern[str]]) -> Callable[..., Any] | None:
+def _compile(code: str, name: str, regexes: list[re.Pattern[str]], cached: bool = False) -> Callable[..., Any] | None:
+    """The generated function `name`; `cached`: its code object comes from codecache (a batch's source is
+    long, ~10 ms to compile; a single rule's is not worth a file)."""
     namespace = {**_RUNTIME, "_re": tuple(regexes), "CelError": CelError, "Unsupported": Unsupported,
                  "RecursionError": RecursionError, "_M": _M, "type": type, "dict": dict, "list": list,
                  "tuple": tuple, "str": str, "bool": bool, "__builtins__": {}}
     try:
-        exec(code, namespace)
+        exec(compiled(code, "<cel>") if cached else code, namespace)
     except (SyntaxError, RecursionError, MemoryError):  # e.g. more nested blocks than CPython allows
         return None
     function: Callable[..., Any] = namespace[name]
