@@ -27,10 +27,12 @@ from lashing.analyzers.config.dockerfile.shell import Command, parse_script
 
 
 def test_quick_instruction_equals_the_constructor():
-    values = {"cmd": "ENV", "raw": "ENV A=1", "args": ("A=1",), "start_line": 3, "end_line": 3,
-              "original": "A=1", "pairs": (KeyValue("A", "1"),), "pair_unresolved": (False,)}  # fmt: skip
-    quick, slow = Instruction.quick(**values), Instruction(**values)  # type: ignore[arg-type]
+    values = {"cmd": "ENV", "raw": "ENV A=1", "args": ("A=1",), "flags": (), "json_form": False, "heredocs": (),
+              "start_line": 3, "end_line": 3, "original": "A=1", "pairs": (KeyValue("A", "1"),), "onbuild": None,
+              "unresolved": False, "pair_unresolved": (False,)}  # fmt: skip
+    quick, slow = Instruction.quick(*values.values()), Instruction(**values)  # type: ignore[arg-type]
     assert quick == slow and hash(quick) == hash(slow) and repr(quick) == repr(slow)
+    assert vars(quick) == vars(slow)
     with pytest.raises(AttributeError):
         quick.cmd = "RUN"  # type: ignore[misc]
 

@@ -10,8 +10,8 @@ logical line as written (continuations joined, comment lines inside continuation
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, field, fields
-from typing import Any
+import inspect
+from dataclasses import dataclass, field, fields
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,30 @@ class Instruction:
     pair_unresolved: tuple[bool, ...] = ()
 
     @classmethod
-    def quick(cls, **values: Any) -> Instruction:
-        """`Instruction(**values)` without the frozen dataclass's per-field `object.__setattr__` calls
-        (~2 µs, a good share of the parser's time); unnamed fields take their defaults, names are not checked."""
-        inst = object.__new__(cls)
-        inst.__dict__.update(_INSTRUCTION_DEFAULTS, **values)
+    def quick(
+        cls,
+        cmd: str,
+        raw: str,
+        args: tuple[str, ...],
+        flags: tuple[tuple[str, str | None], ...],
+        json_form: bool,
+        heredocs: tuple[Heredoc, ...],
+        start_line: int,
+        end_line: int,
+        original: str,
+        pairs: tuple[KeyValue, ...],
+        onbuild: Instruction | None,
+        unresolved: bool,
+        pair_unresolved: tuple[bool, ...],
+    ) -> Instruction:
+        """`Instruction(...)` (every field, in order) without the frozen dataclass's per-field
+        `object.__setattr__` calls: its `__dict__` is set at once (~2.5x faster; the parser makes one per line)."""
+        inst = _new(cls)
+        _set(inst, "__dict__", {
+            "cmd": cmd, "raw": raw, "args": args, "flags": flags, "json_form": json_form, "heredocs": heredocs,
+            "start_line": start_line, "end_line": end_line, "original": original, "pairs": pairs,
+            "onbuild": onbuild, "unresolved": unresolved, "pair_unresolved": pair_unresolved,
+        })  # fmt: skip
         return inst
 
     def flag(self, name: str) -> str | None:
@@ -75,9 +94,10 @@ class Instruction:
         return " ".join(self.args)
 
 
-_INSTRUCTION_DEFAULTS = {f.name: f.default for f in fields(Instruction) if f.default is not MISSING}
-if any(f.default_factory is not MISSING for f in fields(Instruction)):  # quick() could not fill them
-    raise TypeError("Instruction.quick() supports plain defaults only; update it with the new field")
+_new = object.__new__
+_set = object.__setattr__
+if [f.name for f in fields(Instruction)] != list(inspect.signature(Instruction.quick).parameters):
+    raise TypeError("Instruction.quick() must take every field of Instruction, in order")
 
 
 @dataclass(frozen=True)
