@@ -68,7 +68,7 @@ class Run:
 
     @property
     def has_secret_mount(self) -> bool:
-        return any(m.get("type") == "secret" for m in self.mounts)
+        return bool(self.mounts) and any(m.get("type") == "secret" for m in self.mounts)
 
     def cached(self, *prefixes: str) -> bool:
         """True when a cache mount covers one of `prefixes` (so no cleanup is needed there)."""
