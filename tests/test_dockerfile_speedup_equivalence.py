@@ -234,6 +234,42 @@ def test_lexer_reads_runs_of_ordinary_characters_as_it_reads_them_one_by_one(tex
         expand._ordinary = original
 
 
+def _lexed(text: str, env: dict, escape: str) -> tuple[tuple[list[str], bool], tuple[str, bool]]:
+    """split_words and expand_word as the character loop (`expand._lex`, the general path) reads `text`."""
+    split, word = expand._State(), expand._State()
+    words = expand._lex(text, env, escape, True, split)
+    joined = "".join(expand._lex(text, env, escape, False, word))
+    return (words, split.unresolved), (joined, word.unresolved)
+
+
+REFERENCE_ENV = {"A": "x a", "B": "", "C": None, "L": "y" * 40_000}
+REFERENCE_PIECES = ["$", "{", "}", "A", "x", " ", "\t", ":-", ":+", "-", "#", "%", "/", "$A", "${A}", "${B:-x y}",
+                    "${C}", "${A#x}", "${A/a/b}", "${D:?m}", "$L", "${L}", "\\", "'", '"', "`", "\n"]  # fmt: skip
+
+
+@settings(max_examples=5000, deadline=None)
+@given(st.lists(st.sampled_from(REFERENCE_PIECES), max_size=9), st.sampled_from(["\\", "`"]))
+def test_references_expand_as_the_character_loop_expands_them(pieces, escape):
+    text = "".join(pieces)
+    fast = (expand.split_words(text, REFERENCE_ENV, escape), expand.expand_word(text, REFERENCE_ENV, escape))
+    assert fast == _lexed(text, REFERENCE_ENV, escape)
+
+
+@pytest.mark.parametrize(
+    ("text", "word_fast", "split_fast"),
+    [("$A/${B}x $", True, True), ("${A:-a b}", True, False), ("${A${B}}", False, False), ("${A", False, False),
+     ("'$A'", False, False), ("\\$A", False, False), ("$$L$L", True, True)],
+)  # fmt: skip
+def test_reference_shortcut_applies_where_it_reads_as_the_loop(text, word_fast, split_fast):
+    assert (expand._references_only(text, "\\", False), expand._references_only(text, "\\", True)) == (
+        word_fast,
+        split_fast,
+    )
+    assert (expand.split_words(text, REFERENCE_ENV), expand.expand_word(text, REFERENCE_ENV)) == _lexed(
+        text, REFERENCE_ENV, "\\"
+    )
+
+
 def test_cel_rules_over_from_or_every_kind_read_every_instruction_in_order():
     ctx = Context(parse_dockerfile("FROM a AS x\nRUN r\nEXPOSE 1\nFROM x\nCMD c\nEXPOSE 2\n"))
     every = [(s.index, i.start_line) for s in ctx.df.stages for i in s.all_instructions()]
