@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 
@@ -22,19 +23,22 @@ from lashing.analyzers.config.dockerfile import (
 from lashing.analyzers.config.dockerfile.checks import secret_value
 from lashing.analyzers.config.dockerfile.context import Context
 from lashing.analyzers.config.dockerfile.expand import expand_word, split_words
-from lashing.analyzers.config.dockerfile.model import Instruction, KeyValue
+from lashing.analyzers.config.dockerfile.model import Instruction, ParseWarning
 from lashing.analyzers.config.dockerfile.shell import Command, parse_script
 
 
-def test_quick_instruction_equals_the_constructor():
-    values = {"cmd": "ENV", "raw": "ENV A=1", "args": ("A=1",), "flags": (), "json_form": False, "heredocs": (),
-              "start_line": 3, "end_line": 3, "original": "A=1", "pairs": (KeyValue("A", "1"),), "onbuild": None,
-              "unresolved": False, "pair_unresolved": (False,)}  # fmt: skip
-    quick, slow = Instruction.quick(*values.values()), Instruction(**values)  # type: ignore[arg-type]
-    assert quick == slow and hash(quick) == hash(slow) and repr(quick) == repr(slow)
-    assert vars(quick) == vars(slow)
-    with pytest.raises(AttributeError):
-        quick.cmd = "RUN"  # type: ignore[misc]
+def test_model_classes_build_what_the_generated_init_builds():
+    """The parsed model's classes take `model.fast_init`'s one-step __init__: same fields, equality, hash, repr."""
+    df = parse_dockerfile("ARG B=1\nFROM a:${B} AS x\nENV A=1\nRUN <<EOF\nx\nEOF\nFROM x\n", "p")
+    env, run = df.stages[0].instructions
+    for obj in (df, df.stages[0], df.stages[0].base, env, env.pairs[0], run.heredocs[0], ParseWarning(1, "m")):
+        values = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+        plain = dataclasses.make_dataclass(type(obj).__name__, [(f.name, f.type, f) for f in dataclasses.fields(obj)],
+                                           frozen=True)(**values)  # fmt: skip
+        assert type(obj)(**values) == obj and vars(obj) == vars(plain) and hash(obj) == hash(type(obj)(**values))
+        assert repr(obj).split("(", 1)[1] == repr(plain).split("(", 1)[1]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            obj.path = "other"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

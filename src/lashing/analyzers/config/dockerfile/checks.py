@@ -363,7 +363,12 @@ def curl_pipe_shell(ctx: Context) -> Iterator[Hit]:
                 if downloads and any(c.name in _INTERPRETERS and c.position > min(downloads) for c in cmds):
                     found = "a downloaded script is piped into an interpreter"
         script = run.script
-        if found is None and ("curl" in script or "wget" in script) and _SUBST_PIPE.search(script):
+        if (
+            found is None
+            and ("curl" in script or "wget" in script)
+            and ("$(" in script or "<(" in script or "`" in script)  # one of them is in every match
+            and _SUBST_PIPE.search(script)
+        ):
             found = "a downloaded script is run through command substitution"
         if found:
             yield hit(run.inst, run.stage, found)

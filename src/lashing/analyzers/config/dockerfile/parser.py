@@ -515,7 +515,7 @@ def _make(
             flags = [(k, expand_word(v, env, escape)[0] if v is not None else None) for k, v in flags]
     read = _BODY_READERS.get(cmd, _words_body)
     args, json_form, pairs, pair_unresolved, unresolved = read(cmd, body, env, escape, logical, warnings)
-    return Instruction.quick(
+    return Instruction(
         cmd, logical.text.strip(), args, tuple(flags), json_form, logical.heredocs, logical.start, logical.end,
         rest, pairs, None, unresolved, pair_unresolved,
     )  # fmt: skip
