@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 
@@ -22,17 +23,22 @@ from lashing.analyzers.config.dockerfile import (
 from lashing.analyzers.config.dockerfile.checks import secret_value
 from lashing.analyzers.config.dockerfile.context import Context
 from lashing.analyzers.config.dockerfile.expand import expand_word, split_words
-from lashing.analyzers.config.dockerfile.model import Instruction, KeyValue
+from lashing.analyzers.config.dockerfile.model import Instruction, ParseWarning
 from lashing.analyzers.config.dockerfile.shell import Command, parse_script
 
 
-def test_quick_instruction_equals_the_constructor():
-    values = {"cmd": "ENV", "raw": "ENV A=1", "args": ("A=1",), "start_line": 3, "end_line": 3,
-              "original": "A=1", "pairs": (KeyValue("A", "1"),), "pair_unresolved": (False,)}  # fmt: skip
-    quick, slow = Instruction.quick(**values), Instruction(**values)  # type: ignore[arg-type]
-    assert quick == slow and hash(quick) == hash(slow) and repr(quick) == repr(slow)
-    with pytest.raises(AttributeError):
-        quick.cmd = "RUN"  # type: ignore[misc]
+def test_model_classes_build_what_the_generated_init_builds():
+    """The parsed model's classes take `model.fast_init`'s one-step __init__: same fields, equality, hash, repr."""
+    df = parse_dockerfile("ARG B=1\nFROM a:${B} AS x\nENV A=1\nRUN <<EOF\nx\nEOF\nFROM x\n", "p")
+    env, run = df.stages[0].instructions
+    for obj in (df, df.stages[0], df.stages[0].base, env, env.pairs[0], run.heredocs[0], ParseWarning(1, "m")):
+        values = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+        plain = dataclasses.make_dataclass(type(obj).__name__, [(f.name, f.type, f) for f in dataclasses.fields(obj)],
+                                           frozen=True)(**values)  # fmt: skip
+        assert type(obj)(**values) == obj and vars(obj) == vars(plain) and hash(obj) == hash(type(obj)(**values))
+        assert repr(obj).split("(", 1)[1] == repr(plain).split("(", 1)[1]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            obj.path = "other"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
@@ -230,6 +236,42 @@ def test_lexer_reads_runs_of_ordinary_characters_as_it_reads_them_one_by_one(tex
         assert read() == by_runs
     finally:
         expand._ordinary = original
+
+
+def _lexed(text: str, env: dict, escape: str) -> tuple[tuple[list[str], bool], tuple[str, bool]]:
+    """split_words and expand_word as the character loop (`expand._lex`, the general path) reads `text`."""
+    split, word = expand._State(), expand._State()
+    words = expand._lex(text, env, escape, True, split)
+    joined = "".join(expand._lex(text, env, escape, False, word))
+    return (words, split.unresolved), (joined, word.unresolved)
+
+
+REFERENCE_ENV = {"A": "x a", "B": "", "C": None, "L": "y" * 40_000}
+REFERENCE_PIECES = ["$", "{", "}", "A", "x", " ", "\t", ":-", ":+", "-", "#", "%", "/", "$A", "${A}", "${B:-x y}",
+                    "${C}", "${A#x}", "${A/a/b}", "${D:?m}", "$L", "${L}", "\\", "'", '"', "`", "\n"]  # fmt: skip
+
+
+@settings(max_examples=5000, deadline=None)
+@given(st.lists(st.sampled_from(REFERENCE_PIECES), max_size=9), st.sampled_from(["\\", "`"]))
+def test_references_expand_as_the_character_loop_expands_them(pieces, escape):
+    text = "".join(pieces)
+    fast = (expand.split_words(text, REFERENCE_ENV, escape), expand.expand_word(text, REFERENCE_ENV, escape))
+    assert fast == _lexed(text, REFERENCE_ENV, escape)
+
+
+@pytest.mark.parametrize(
+    ("text", "word_fast", "split_fast"),
+    [("$A/${B}x $", True, True), ("${A:-a b}", True, False), ("${A${B}}", False, False), ("${A", False, False),
+     ("'$A'", False, False), ("\\$A", False, False), ("$$L$L", True, True)],
+)  # fmt: skip
+def test_reference_shortcut_applies_where_it_reads_as_the_loop(text, word_fast, split_fast):
+    assert (expand._references_only(text, "\\", False), expand._references_only(text, "\\", True)) == (
+        word_fast,
+        split_fast,
+    )
+    assert (expand.split_words(text, REFERENCE_ENV), expand.expand_word(text, REFERENCE_ENV)) == _lexed(
+        text, REFERENCE_ENV, "\\"
+    )
 
 
 def test_cel_rules_over_from_or_every_kind_read_every_instruction_in_order():

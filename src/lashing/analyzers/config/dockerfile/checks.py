@@ -363,7 +363,12 @@ def curl_pipe_shell(ctx: Context) -> Iterator[Hit]:
                 if downloads and any(c.name in _INTERPRETERS and c.position > min(downloads) for c in cmds):
                     found = "a downloaded script is piped into an interpreter"
         script = run.script
-        if found is None and ("curl" in script or "wget" in script) and _SUBST_PIPE.search(script):
+        if (
+            found is None
+            and ("curl" in script or "wget" in script)
+            and ("$(" in script or "<(" in script or "`" in script)  # one of them is in every match
+            and _SUBST_PIPE.search(script)
+        ):
             found = "a downloaded script is run through command substitution"
         if found:
             yield hit(run.inst, run.stage, found)
@@ -371,7 +376,7 @@ def curl_pipe_shell(ctx: Context) -> Iterator[Hit]:
 
 def sudo(ctx: Context) -> Iterator[Hit]:
     for run in ctx.runs:
-        if any(c.sudo for c in run.commands):
+        if True in [c.sudo for c in run.commands]:  # a list: cheaper than a generator for a few commands
             yield hit(run.inst, run.stage, "sudo in RUN")
 
 
@@ -476,23 +481,18 @@ def _npm_strict_ssl_off(c: Command) -> bool:
     return "set" in words and "strict-ssl" in words and "false" in words
 
 
-_TLS_RUN = (
-    (_curl_insecure, "curl -k"),
-    (lambda c: c.name == "wget" and "--no-check-certificate" in c.args, "wget --no-check-certificate"),
-    (lambda c: pk.is_pip(c.name) and any(a.startswith("--trusted-host") for a in c.args), "pip --trusted-host"),
-    (_npm_strict_ssl_off, "strict-ssl false"),
-    (
-        lambda c: c.name == "git" and any(_GIT_SSL_OFF.search(a) for a in c.args),
-        "git http.sslVerify=false",
-    ),
-    (
-        lambda c: (
-            c.name in ("yum", "dnf", "yum-config-manager")
-            and any(_YUM_SSL_OFF.search(a) for a in c.args)
-        ),
-        "sslverify=0",
-    ),
-)
+_YUM_TOOLS = ("yum", "dnf", "yum-config-manager")
+# Command name -> (test, label): the tests for turned-off certificate checks, of which at most one applies to a
+# command (pip's, for names `pk.is_pip` accepts, is `_TLS_PIP`).
+_TLS_RUN: dict[str, tuple[Callable[[Command], bool], str]] = {
+    "curl": (_curl_insecure, "curl -k"),
+    "wget": (lambda c: "--no-check-certificate" in c.args, "wget --no-check-certificate"),
+    "npm": (_npm_strict_ssl_off, "strict-ssl false"),
+    "yarn": (_npm_strict_ssl_off, "strict-ssl false"),
+    "git": (lambda c: any(_GIT_SSL_OFF.search(a) for a in c.args), "git http.sslVerify=false"),
+    **dict.fromkeys(_YUM_TOOLS, (lambda c: any(_YUM_SSL_OFF.search(a) for a in c.args), "sslverify=0")),
+}
+_TLS_PIP = (lambda c: any(a.startswith("--trusted-host") for a in c.args), "pip --trusted-host")
 _TLS_ENV = {
     "PYTHONHTTPSVERIFY": lambda v: v.strip("'\"") == "0",
     "NODE_TLS_REJECT_UNAUTHORIZED": lambda v: v.strip("'\"") == "0",
@@ -504,17 +504,17 @@ _TLS_ENV = {
 }
 
 
-_TLS_NAMES = frozenset({"curl", "wget", "npm", "yarn", "git", "yum", "dnf", "yum-config-manager"})  # and pip*
+_TLS_NAMES = frozenset(_TLS_RUN)  # and pip*
 
 
 def tls_verify_disabled(ctx: Context) -> Iterator[Hit]:
     for run in ctx.runs_naming(_TLS_NAMES, ("pip",)):
         for c in run.commands:
-            if c.name not in _TLS_NAMES and not c.name.startswith("pip"):
-                continue
-            labels = [label for test, label in _TLS_RUN if test(c)]
-            if labels:
-                yield hit(run.inst, run.stage, f"{labels[0]} disables certificate validation")
+            found = _TLS_RUN.get(c.name)
+            if found is None and c.name.startswith("pip") and pk.is_pip(c.name):
+                found = _TLS_PIP
+            if found is not None and found[0](c):
+                yield hit(run.inst, run.stage, f"{found[1]} disables certificate validation")
                 break
 
 
@@ -524,6 +524,8 @@ def tls_verify_env(ctx: Context) -> Iterator[Hit]:
         if bad:
             yield hit(inst, stage, f"{bad[0]} disables certificate validation")
     for run in ctx.runs:
+        if "=" not in run.script and "export" not in run.names:
+            continue  # no assignment: every one comes from a word with `=` in the script (quotes aside)
         for c in run.commands:
             if not c.assignments and c.name != "export":
                 continue

@@ -46,7 +46,7 @@ class Run:
     names: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.names = frozenset(c.name for c in self.commands)  # for cheap "is there any `x`?" tests
+        self.names = frozenset([c.name for c in self.commands])  # for cheap "is there any `x`?" tests
 
     def calls(self, kind: str, tool: str = "") -> list[pk.Invocation]:
         """The package-manager invocations of this RUN (`apt`, `apk`, `pip`, `npm`, or `rpm` with its tool),
@@ -68,7 +68,7 @@ class Run:
 
     @property
     def has_secret_mount(self) -> bool:
-        return any(m.get("type") == "secret" for m in self.mounts)
+        return bool(self.mounts) and any(m.get("type") == "secret" for m in self.mounts)
 
     def cached(self, *prefixes: str) -> bool:
         """True when a cache mount covers one of `prefixes` (so no cleanup is needed there)."""
@@ -85,6 +85,12 @@ class Run:
 
 _CALLS = {"apt": pk.apt_calls, "apk": pk.apk_calls, "npm": pk.npm_calls}
 _CALL_NAMES = {"apt": pk.APT_TOOLS, "apk": frozenset({"apk"}), "npm": frozenset({"npm"})}  # the commands each reads
+
+
+def _posix(shell: tuple[str, ...]) -> bool:
+    """Whether RUNs under `shell` (SHELL's words) are read as POSIX shell."""
+    exe = shell[0].rsplit("/", 1)[-1].rsplit("\\", 1)[-1].lower() if shell else "sh"
+    return exe not in NON_POSIX_SHELLS
 
 
 def _mount(spec: str) -> dict[str, str]:
@@ -135,11 +141,13 @@ class Context:
                 for inst in chained.instructions:
                     if inst.cmd == "SHELL" and inst.json_form and inst.args:
                         shell = inst.args
+            posix = _posix(shell)
             for inst in stage.instructions:
-                if inst.cmd == "SHELL" and inst.json_form and inst.args:
+                if inst.cmd == "RUN":
+                    out.append(self._run(stage, inst, shell, posix))
+                elif inst.cmd == "SHELL" and inst.json_form and inst.args:
                     shell = inst.args
-                elif inst.cmd == "RUN":
-                    out.append(self._run(stage, inst, shell))
+                    posix = _posix(shell)
         return out
 
     @cached_property
@@ -162,10 +170,9 @@ class Context:
             return index[present.pop()] if present else []
         return [run for run in self.runs if not run.names.isdisjoint(names)]
 
-    def _run(self, stage: Stage, inst: Instruction, shell: tuple[str, ...]) -> Run:
+    def _run(self, stage: Stage, inst: Instruction, shell: tuple[str, ...], posix: bool) -> Run:
+        """The RUN `inst` of `stage` read with `shell` (`posix`: `_posix(shell)`)."""
         mounts = [_mount(v) for v in inst.flag_values("mount")] if inst.flags else []
-        exe = shell[0].rsplit("/", 1)[-1].rsplit("\\", 1)[-1].lower() if shell else "sh"
-        posix = exe not in NON_POSIX_SHELLS
         scripts: list[str] = []
         if inst.json_form:
             argv = list(inst.args)

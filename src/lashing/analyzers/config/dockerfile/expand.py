@@ -36,11 +36,42 @@ def _plain(text: str, env: Env | None, escape: str) -> bool:
     return escape not in text and "'" not in text and '"' not in text and (env is None or "$" not in text)
 
 
+# A reference: `$NAME` (group 2), `${...}` up to the first `}` with no `{` before it (group 1, the body), or a
+# lone `$` (which `_dollar` also counts against MAX_EXPANSION), as `_dollar_raw` and `_matching_brace` read it.
+_REFERENCE = re.compile(r"\$(?:\{([^{}]*)\}|([A-Za-z_][A-Za-z0-9_]*))?")
+_BRACED = re.compile(r"\$\{[^{}]*\}")
+_BRACED_WORD = re.compile(r"\$\{[^{} \t\r\n]*\}")  # ... with no blank inside, one that cannot span two words
+
+
+def _references_only(text: str, escape: str, split: bool) -> bool:
+    """True when `_lex` reads `text` as ordinary characters and references `_REFERENCE` reads the same way: no
+    quote, no escape character, every `${` closed before any `{` (and, when `split`, before any blank)."""
+    if escape in text or "'" in text or '"' in text:
+        return False
+    braces = text.count("${")
+    return braces == 0 or braces == len((_BRACED_WORD if split else _BRACED).findall(text))
+
+
+def _expand_references(text: str, env: Env, escape: str, state: _State) -> str:
+    """`text` (which `_references_only` accepts) with its references expanded, in order, as `_lex` expands them."""
+
+    def reference(m: re.Match[str]) -> str:
+        body, name = m.groups()
+        if body is not None:
+            return _spend(_braced(body, env, escape, state), state)
+        return _spend((_lookup(name, env, state) or "") if name is not None else "$", state)
+
+    return _REFERENCE.sub(reference, text)
+
+
 def split_words(text: str, env: Env | None, escape: str = "\\") -> tuple[list[str], bool]:
     """Split `text` into words as Docker does for COPY/EXPOSE/...; expand variables when `env` is given."""
     if _plain(text, env, escape):
         return [word for word in _BLANKS.split(text) if word], False
     state = _State()
+    if env is not None and _references_only(text, escape, True):  # no quotes or escapes: split, then expand
+        words = [_expand_references(w, env, escape, state) if "$" in w else w for w in _BLANKS.split(text) if w]
+        return words, state.unresolved
     words = _lex(text, env, escape, True, state)
     return words, state.unresolved
 
@@ -50,6 +81,8 @@ def expand_word(text: str, env: Env | None, escape: str = "\\") -> tuple[str, bo
     if _plain(text, env, escape):
         return text, False
     state = _State()
+    if env is not None and _references_only(text, escape, False):
+        return _expand_references(text, env, escape, state), state.unresolved
     words = _lex(text, env, escape, False, state)
     return ("".join(words) if words else ""), state.unresolved
 
@@ -141,11 +174,16 @@ def _lookup(name: str, env: Env, state: _State) -> str | None:
 def _dollar(text: str, i: int, env: Env, escape: str, state: _State) -> tuple[str, int]:
     """Expand the reference starting at text[i] == "$"; returns (value, next index)."""
     value, end = _dollar_raw(text, i, env, escape, state)
+    return _spend(value, state), end
+
+
+def _spend(value: str, state: _State) -> str:
+    """A reference's value, cut where the substitutions so far would exceed MAX_EXPANSION (then unresolved)."""
     if state.expanded + len(value) > MAX_EXPANSION:
         state.unresolved = True
         value = value[: max(0, MAX_EXPANSION - state.expanded)]
     state.expanded += len(value)
-    return value, end
+    return value
 
 
 def _dollar_raw(text: str, i: int, env: Env, escape: str, state: _State) -> tuple[str, int]:

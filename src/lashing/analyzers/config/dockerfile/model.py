@@ -10,10 +10,12 @@ logical line as written (continuations joined, comment lines inside continuation
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
+
+from lashing.model import fast_init
 
 
+@fast_init
 @dataclass(frozen=True)
 class Heredoc:
     """One here-document attached to RUN/COPY/ADD (`<<EOF`, `<<-EOF`, `<<"EOF"`)."""
@@ -26,6 +28,7 @@ class Heredoc:
     end_line: int = 0
 
 
+@fast_init
 @dataclass(frozen=True)
 class KeyValue:
     """One NAME=value pair of ENV, ARG or LABEL; `value` is None for `ARG NAME` without a default."""
@@ -34,6 +37,7 @@ class KeyValue:
     value: str | None
 
 
+@fast_init
 @dataclass(frozen=True)
 class Instruction:
     cmd: str
@@ -49,14 +53,6 @@ class Instruction:
     onbuild: Instruction | None = None
     unresolved: bool = False
     pair_unresolved: tuple[bool, ...] = ()
-
-    @classmethod
-    def quick(cls, **values: Any) -> Instruction:
-        """`Instruction(**values)` without the frozen dataclass's per-field `object.__setattr__` calls
-        (~2 µs, a good share of the parser's time); unnamed fields take their defaults, names are not checked."""
-        inst = object.__new__(cls)
-        inst.__dict__.update(_INSTRUCTION_DEFAULTS, **values)
-        return inst
 
     def flag(self, name: str) -> str | None:
         """The last value of `--name` ("" for a bare `--name`), or None when absent."""
@@ -75,11 +71,7 @@ class Instruction:
         return " ".join(self.args)
 
 
-_INSTRUCTION_DEFAULTS = {f.name: f.default for f in fields(Instruction) if f.default is not MISSING}
-if any(f.default_factory is not MISSING for f in fields(Instruction)):  # quick() could not fill them
-    raise TypeError("Instruction.quick() supports plain defaults only; update it with the new field")
-
-
+@fast_init
 @dataclass(frozen=True)
 class ImageRef:
     """A base image reference split into registry/repository/tag/digest (registry as written, or "")."""
@@ -100,6 +92,7 @@ class ImageRef:
         return f"{self.registry}/{self.repository}" if self.registry else self.repository
 
 
+@fast_init
 @dataclass(frozen=True)
 class Stage:
     """One build stage: `FROM base [AS name]` and what follows it."""
@@ -120,12 +113,14 @@ class Stage:
         return (self.from_instruction, *self.instructions)
 
 
+@fast_init
 @dataclass(frozen=True)
 class ParseWarning:
     line: int
     message: str
 
 
+@fast_init
 @dataclass(frozen=True)
 class Dockerfile:
     path: str

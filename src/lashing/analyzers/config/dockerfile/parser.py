@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 from .expand import Env, expand_word, has_variable, split_words
 from .model import Dockerfile, Heredoc, ImageRef, Instruction, KeyValue, ParseWarning, Stage
@@ -43,6 +44,7 @@ _STAGE_NAME = re.compile(r"^[a-z][a-z0-9\-_.]*$")
 _BLANKS = re.compile(r"[ \t\r\n]+")  # what `_raw_words` splits on
 # Blanks, then maybe a flag: `--`, a character that is no blank or `=`, and up to a blank outside quotes (an
 # unclosed quote runs to the end); group 1 is the flag without its `--`.
+_FLAG_STARTS = ("--", " ", "\t")  # a text `_split_flags` may find flags in starts so
 _FLAG = re.compile(r"""[ \t]*+(?:--(?=[^ \t=])((?:[^ \t'"]++|'[^']*+'?|"[^"]*+"?)*+))?""")
 
 
@@ -56,7 +58,9 @@ class _Logical:
         self.start = start
         self.end = end
         self.text = text
-        self.keyword, self.rest = _split_keyword(text)
+        parts = text.split(None, 1)  # `_split_keyword`, inlined (one call less per instruction)
+        self.keyword = parts[0] if parts else ""
+        self.rest = parts[1] if len(parts) == 2 else ""
         self.heredocs: tuple[Heredoc, ...] = ()
 
 
@@ -87,7 +91,9 @@ def decode(content: bytes | str) -> tuple[str, list[ParseWarning]]:
 def parse_dockerfile(content: bytes | str, path: str = "Dockerfile") -> Dockerfile:
     """Parse a Dockerfile; never raises for bad content (see `Dockerfile.warnings`)."""
     text, warnings = decode(content)
-    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    lines = text.split("\n")
+    if "\r" in text:
+        lines = [line.removesuffix("\r") for line in lines]
     directives, escape, first = _directives(lines, warnings)
     comments: list[tuple[int, str]] = []
     logicals = _logical_lines(lines, first, escape, comments, warnings)
@@ -246,7 +252,7 @@ def _attach_heredocs(logical: _Logical, lines: list[str], i: int, warnings: list
 def _split_flags(rest: str) -> tuple[list[tuple[str, str | None]], str]:
     """Leading `--name[=value]` words (quotes allowed in values) and the remaining text."""
     flags: list[tuple[str, str | None]] = []
-    if not rest.startswith(("--", " ", "\t")):
+    if not rest.startswith(_FLAG_STARTS):
         return flags, rest  # no flag (the usual case)
     while True:
         m = _FLAG.match(rest)
@@ -389,6 +395,108 @@ def parse_image_ref(text: str, unresolved: bool = False) -> ImageRef:
     return ImageRef(raw=raw, registry=registry, repository=rest, tag=tag, digest=digest, unresolved=unresolved)
 
 
+# What an instruction's body reader returns: (args, json_form, pairs, pair_unresolved, unresolved).
+_Body = tuple[tuple[str, ...], bool, tuple[KeyValue, ...], tuple[bool, ...], bool]
+_BodyReader = Callable[[str, str, Env | None, str, _Logical, list[ParseWarning]], _Body]
+
+
+def _json_body(arr: list[str], env: Env | None, escape: str) -> _Body:
+    """An exec-form (JSON array) body, its words expanded when `env` is given."""
+    if env is None:
+        return tuple(arr), True, (), (), False
+    expanded: list[str] = []
+    unresolved = False
+    for word in arr:
+        value, unres = expand_word(word, env, escape) if "$" in word else (word, False)
+        expanded.append(value)
+        unresolved = unresolved or unres
+    return tuple(expanded), True, (), (), unresolved
+
+
+def _shell_body(cmd: str, body: str, env: Env | None, escape: str, logical: _Logical,
+                warnings: list[ParseWarning]) -> _Body:  # fmt: skip
+    """RUN, CMD, ENTRYPOINT: the exec form's words, or the shell form's text as one word."""
+    stripped = body.strip()
+    if stripped.startswith("[") and (arr := _json_array(stripped)) is not None:
+        return _json_body(arr, env, escape)
+    return ((stripped,) if stripped else ()), False, (), (), False
+
+
+def _shell_instruction_body(cmd: str, body: str, env: Env | None, escape: str, logical: _Logical,
+                            warnings: list[ParseWarning]) -> _Body:  # fmt: skip
+    """SHELL: the exec form (the only valid one), or a warning and the text as one word."""
+    stripped = body.strip()
+    if stripped.startswith("[") and (arr := _json_array(stripped)) is not None:
+        return _json_body(arr, env, escape)
+    warnings.append(ParseWarning(logical.start, "SHELL requires the JSON (exec) form"))
+    return (stripped,), False, (), (), False
+
+
+def _words_body(cmd: str, body: str, env: Env | None, escape: str, logical: _Logical,
+                warnings: list[ParseWarning]) -> _Body:  # fmt: skip
+    """FROM, EXPOSE and the others: words split as Docker splits them (expanded when `env` is given)."""
+    words, unresolved = split_words(body, env, escape)
+    if env is None and has_variable(body):
+        unresolved = True
+    return tuple(words), False, (), (), unresolved
+
+
+def _files_body(cmd: str, body: str, env: Env | None, escape: str, logical: _Logical,
+                warnings: list[ParseWarning]) -> _Body:  # fmt: skip
+    """COPY, ADD, VOLUME: the exec form's words, or words split as Docker splits them."""
+    if (arr := _json_array(body)) is not None:
+        return _json_body(arr, env, escape)
+    return _words_body(cmd, body, env, escape, logical, warnings)
+
+
+def _healthcheck_body(cmd: str, body: str, env: Env | None, escape: str, logical: _Logical,
+                      warnings: list[ParseWarning]) -> _Body:  # fmt: skip
+    """HEALTHCHECK: ("NONE",), ("CMD", exec-form words or the shell text), or a warning and the words."""
+    sub = body.strip().split(None, 1)
+    if not sub:
+        return (), False, (), (), False
+    if sub[0].upper() == "NONE":
+        return ("NONE",), False, (), (), False
+    if sub[0].upper() == "CMD":
+        inner = sub[1] if len(sub) > 1 else ""
+        arr = _json_array(inner)
+        words = arr if arr is not None else ([inner.strip()] if inner.strip() else [])
+        return ("CMD", *words), arr is not None, (), (), False
+    warnings.append(ParseWarning(logical.start, "HEALTHCHECK needs CMD or NONE"))
+    return tuple(sub), False, (), (), False
+
+
+def _pairs_body(cmd: str, body: str, env: Env | None, escape: str, logical: _Logical,
+                warnings: list[ParseWarning]) -> _Body:  # fmt: skip
+    """ENV, ARG, LABEL: the NAME=value pairs, and `NAME=value` (or `NAME`) words as args."""
+    pair_list, unresolved_flags = _pairs(cmd, body, env, escape, sequential=cmd == "ARG")
+    pairs = tuple(pair_list)
+    args = tuple(p.key if p.value is None else f"{p.key}={p.value}" for p in pairs)
+    return args, False, pairs, tuple(unresolved_flags), any(unresolved_flags)
+
+
+def _value_body(cmd: str, body: str, env: Env | None, escape: str, logical: _Logical,
+                warnings: list[ParseWarning]) -> _Body:  # fmt: skip
+    """USER, WORKDIR, STOPSIGNAL, MAINTAINER: the text as one word (MAINTAINER's not expanded)."""
+    unresolved = False
+    if env is not None:
+        value, unresolved = expand_word(body.strip(), env, escape)
+    elif cmd == "MAINTAINER":
+        value = body.strip()
+    else:
+        value = expand_word(body.strip(), None, escape)[0]
+        unresolved = has_variable(body)
+    return ((value,) if value or body.strip() else ()), False, (), (), unresolved
+
+
+_BODY_READERS: dict[str, _BodyReader] = {
+    "RUN": _shell_body, "CMD": _shell_body, "ENTRYPOINT": _shell_body, "SHELL": _shell_instruction_body,
+    "COPY": _files_body, "ADD": _files_body, "VOLUME": _files_body, "HEALTHCHECK": _healthcheck_body,
+    "ENV": _pairs_body, "ARG": _pairs_body, "LABEL": _pairs_body,
+    "USER": _value_body, "WORKDIR": _value_body, "STOPSIGNAL": _value_body, "MAINTAINER": _value_body,
+}  # fmt: skip
+
+
 def _make(
     cmd: str,
     rest: str,
@@ -399,82 +507,21 @@ def _make(
     expand: bool = True,
 ) -> Instruction:
     env = scope.mapping() if (scope is not None and expand and cmd in EXPANDED) else None
-    raw = logical.text.strip()
-    heredocs = logical.heredocs
     flags: list[tuple[str, str | None]] = []
     body = rest
-    if cmd in FLAGGED:
+    if cmd in FLAGGED and rest.startswith(_FLAG_STARTS):
         flags, body = _split_flags(rest)
-        if env is not None:
+        if env is not None and flags:
             flags = [(k, expand_word(v, env, escape)[0] if v is not None else None) for k, v in flags]
-    json_form = False
-    args: tuple[str, ...] = ()
-    pairs: tuple[KeyValue, ...] = ()
-    pair_unresolved: tuple[bool, ...] = ()
-    unresolved = False
-    if cmd in JSON_CAPABLE and (arr := _json_array(body)) is not None:
-        json_form = True
-        args = tuple(arr)
-        if env is not None:
-            expanded: list[str] = []
-            for word in arr:
-                value, unres = expand_word(word, env, escape) if "$" in word else (word, False)
-                expanded.append(value)
-                unresolved = unresolved or unres
-            args = tuple(expanded)
-    elif cmd in ("RUN", "CMD", "ENTRYPOINT"):
-        args = (body.strip(),) if body.strip() else ()
-    elif cmd == "SHELL":
-        warnings.append(ParseWarning(logical.start, "SHELL requires the JSON (exec) form"))
-        args = (body.strip(),)
-    elif cmd == "HEALTHCHECK":
-        sub = body.strip().split(None, 1)
-        if not sub:
-            args = ()
-        elif sub[0].upper() == "NONE":
-            args = ("NONE",)
-        elif sub[0].upper() == "CMD":
-            inner = sub[1] if len(sub) > 1 else ""
-            arr = _json_array(inner)
-            json_form = arr is not None
-            args = ("CMD", *(arr if arr is not None else ([inner.strip()] if inner.strip() else [])))
-        else:
-            warnings.append(ParseWarning(logical.start, "HEALTHCHECK needs CMD or NONE"))
-            args = tuple(sub)
-    elif cmd in ("ENV", "ARG", "LABEL"):
-        pair_list, unresolved_flags = _pairs(cmd, body, env, escape, sequential=cmd == "ARG")
-        pairs = tuple(pair_list)
-        pair_unresolved = tuple(unresolved_flags)
-        unresolved = any(unresolved_flags)
-        args = tuple(p.key if p.value is None else f"{p.key}={p.value}" for p in pairs)
-    elif cmd in ("USER", "WORKDIR", "STOPSIGNAL", "MAINTAINER"):
-        if env is not None:
-            value, unresolved = expand_word(body.strip(), env, escape)
-        elif cmd == "MAINTAINER":
-            value = body.strip()
-        else:
-            value = expand_word(body.strip(), None, escape)[0]
-            unresolved = has_variable(body)
-        args = (value,) if value or body.strip() else ()
-    else:
-        words, unresolved = split_words(body, env, escape)
-        if env is None and has_variable(body):
-            unresolved = True
-        args = tuple(words)
-    return Instruction.quick(
-        cmd=cmd,
-        raw=raw,
-        args=args,
-        flags=tuple(flags),
-        json_form=json_form,
-        heredocs=heredocs,
-        start_line=logical.start,
-        end_line=logical.end,
-        original=rest,
-        pairs=pairs,
-        unresolved=unresolved,
-        pair_unresolved=pair_unresolved,
-    )
+    read = _BODY_READERS.get(cmd, _words_body)
+    args, json_form, pairs, pair_unresolved, unresolved = read(cmd, body, env, escape, logical, warnings)
+    return Instruction(
+        cmd, logical.text.strip(), args, tuple(flags), json_form, logical.heredocs, logical.start, logical.end,
+        rest, pairs, None, unresolved, pair_unresolved,
+    )  # fmt: skip
+
+
+_SETS_SCOPE = frozenset({"FROM", "ONBUILD", "ARG", "ENV"})  # what `_build` does more for than `_make`
 
 
 def _build(
@@ -490,11 +537,12 @@ def _build(
     stages: list[Stage] = []
     stage_env: list[dict[str, str | None]] = []
     current: dict | None = None
-    scope: _Scope | None = None
+    instructions: list[Instruction] = []  # the current stage's
+    scope: _Scope | None = None  # set with `current`
 
     def close() -> None:
         if current is not None:
-            stages.append(Stage(instructions=tuple(current.pop("instructions")), **current))
+            stages.append(Stage(instructions=tuple(instructions), **current))
             stage_env.append(dict(scope.env) if scope is not None else {})
 
     for logical in logicals:
@@ -502,42 +550,20 @@ def _build(
         if not word:
             continue
         cmd = word.upper()
-        rest = logical.rest
         if cmd not in INSTRUCTIONS:
             warnings.append(ParseWarning(logical.start, f"unknown instruction {word[:40]!r}"))
             continue
+        if scope is not None and cmd not in _SETS_SCOPE:  # the usual case
+            instructions.append(_make(cmd, logical.rest, logical, scope, escape, warnings))
+            continue
+        rest = logical.rest
         if cmd == "FROM":
             close()
-            scope_globals = _Scope(global_vals, args=global_vals)
-            inst = _make(cmd, rest, logical, scope_globals, escape, warnings)
-            image = inst.args[0] if inst.args else ""
-            name = ""
-            if len(inst.args) >= 3 and inst.args[1].lower() == "as":
-                name = inst.args[2].lower()
-                if not _STAGE_NAME.match(name):
-                    warnings.append(ParseWarning(logical.start, f"invalid stage name {inst.args[2][:40]!r}"))
-            elif len(inst.args) != 1:
-                warnings.append(ParseWarning(logical.start, "FROM expects `image [AS name]`"))
-            if not image:
-                warnings.append(ParseWarning(logical.start, "FROM without an image"))
-            base_stage = None
-            for prev in stages:
-                if prev.name and prev.name == image.lower():
-                    base_stage = prev.index
-            ref = parse_image_ref(image, unresolved=inst.unresolved)
-            inherited = stage_env[base_stage] if base_stage is not None else {}
-            scope = _Scope(global_vals, inherited)
-            current = {
-                "index": len(stages),
-                "name": name,
-                "base": ref,
-                "from_instruction": inst,
-                "instructions": [],
-                "base_stage": base_stage,
-                "platform": inst.flag("platform"),
-            }
-            continue
-        if current is None or scope is None:
+            current = _stage_start(rest, logical, stages, global_vals, escape, warnings)
+            base_stage = current["base_stage"]
+            scope = _Scope(global_vals, stage_env[base_stage] if base_stage is not None else {})
+            instructions = []
+        elif scope is None:
             if cmd == "ARG":
                 inst = _make(cmd, rest, logical, _Scope(global_vals), escape, warnings)
                 for pair, unknown in zip(inst.pairs, inst.pair_unresolved, strict=False):
@@ -545,42 +571,14 @@ def _build(
                 global_args.append(inst)
             else:
                 warnings.append(ParseWarning(logical.start, f"{cmd} before the first FROM is ignored"))
-            continue
-        if cmd == "ONBUILD":
-            inner, inner_rest = _split_keyword(rest)
-            inner_cmd = inner.upper()
-            if not inner or inner_cmd not in INSTRUCTIONS:
-                warnings.append(ParseWarning(logical.start, "ONBUILD needs an instruction"))
-                continue
-            if inner_cmd in ("ONBUILD", "FROM", "MAINTAINER"):
-                warnings.append(ParseWarning(logical.start, f"ONBUILD {inner_cmd} is not allowed"))
-            sub = _make(inner_cmd, inner_rest, logical, scope, escape, warnings, expand=False)
-            inst = Instruction(
-                cmd="ONBUILD",
-                raw=sub.raw,
-                args=sub.args,
-                flags=sub.flags,
-                json_form=sub.json_form,
-                heredocs=sub.heredocs,
-                start_line=sub.start_line,
-                end_line=sub.end_line,
-                original=rest,
-                onbuild=sub,
-                unresolved=sub.unresolved,
-            )
-            current["instructions"].append(inst)
-            continue
-        inst = _make(cmd, rest, logical, scope, escape, warnings)
-        if cmd == "ARG":
-            for pair, unknown in zip(inst.pairs, inst.pair_unresolved, strict=False):
-                if pair.value is None and pair.key in scope.globals:
-                    scope.set_arg(pair.key, scope.globals[pair.key])
-                else:
-                    scope.set_arg(pair.key, None if unknown else pair.value)
-        elif cmd == "ENV":
-            for pair, unknown in zip(inst.pairs, inst.pair_unresolved, strict=False):
-                scope.set_env(pair.key, None if unknown else pair.value)
-        current["instructions"].append(inst)
+        elif cmd == "ONBUILD":
+            inst = _onbuild(rest, logical, scope, escape, warnings)
+            if inst is not None:
+                instructions.append(inst)
+        else:
+            inst = _make(cmd, rest, logical, scope, escape, warnings)
+            _declare(inst, scope)
+            instructions.append(inst)
     close()
     if not stages and logicals:
         warnings.append(ParseWarning(logicals[0].start, "no FROM instruction"))
@@ -593,3 +591,77 @@ def _build(
         warnings=tuple(warnings),
         comments=tuple(comments),
     )
+
+
+def _stage_start(
+    rest: str,
+    logical: _Logical,
+    stages: list[Stage],
+    global_vals: dict[str, str | None],
+    escape: str,
+    warnings: list[ParseWarning],
+) -> dict:
+    """A FROM's stage fields but its instructions (`Stage(**fields, instructions=...)`)."""
+    inst = _make("FROM", rest, logical, _Scope(global_vals, args=global_vals), escape, warnings)
+    image = inst.args[0] if inst.args else ""
+    name = ""
+    if len(inst.args) >= 3 and inst.args[1].lower() == "as":
+        name = inst.args[2].lower()
+        if not _STAGE_NAME.match(name):
+            warnings.append(ParseWarning(logical.start, f"invalid stage name {inst.args[2][:40]!r}"))
+    elif len(inst.args) != 1:
+        warnings.append(ParseWarning(logical.start, "FROM expects `image [AS name]`"))
+    if not image:
+        warnings.append(ParseWarning(logical.start, "FROM without an image"))
+    base_stage = None
+    for prev in stages:
+        if prev.name and prev.name == image.lower():
+            base_stage = prev.index
+    return {
+        "index": len(stages),
+        "name": name,
+        "base": parse_image_ref(image, unresolved=inst.unresolved),
+        "from_instruction": inst,
+        "base_stage": base_stage,
+        "platform": inst.flag("platform"),
+    }
+
+
+def _onbuild(
+    rest: str, logical: _Logical, scope: _Scope, escape: str, warnings: list[ParseWarning]
+) -> Instruction | None:
+    """An ONBUILD instruction (its inner instruction not expanded), or None (and a warning) without one."""
+    inner, inner_rest = _split_keyword(rest)
+    inner_cmd = inner.upper()
+    if not inner or inner_cmd not in INSTRUCTIONS:
+        warnings.append(ParseWarning(logical.start, "ONBUILD needs an instruction"))
+        return None
+    if inner_cmd in ("ONBUILD", "FROM", "MAINTAINER"):
+        warnings.append(ParseWarning(logical.start, f"ONBUILD {inner_cmd} is not allowed"))
+    sub = _make(inner_cmd, inner_rest, logical, scope, escape, warnings, expand=False)
+    return Instruction(
+        cmd="ONBUILD",
+        raw=sub.raw,
+        args=sub.args,
+        flags=sub.flags,
+        json_form=sub.json_form,
+        heredocs=sub.heredocs,
+        start_line=sub.start_line,
+        end_line=sub.end_line,
+        original=rest,
+        onbuild=sub,
+        unresolved=sub.unresolved,
+    )
+
+
+def _declare(inst: Instruction, scope: _Scope) -> None:
+    """The variables an ARG or ENV of a stage sets (unresolved values are unknown: None)."""
+    if inst.cmd == "ARG":
+        for pair, unknown in zip(inst.pairs, inst.pair_unresolved, strict=False):
+            if pair.value is None and pair.key in scope.globals:
+                scope.set_arg(pair.key, scope.globals[pair.key])
+            else:
+                scope.set_arg(pair.key, None if unknown else pair.value)
+    elif inst.cmd == "ENV":
+        for pair, unknown in zip(inst.pairs, inst.pair_unresolved, strict=False):
+            scope.set_env(pair.key, None if unknown else pair.value)

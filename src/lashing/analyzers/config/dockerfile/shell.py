@@ -45,7 +45,9 @@ _PEELED = _WRAPPERS | {"sudo", "doas", "su-exec", "gosu", "env", "xargs"}  # bas
 _SPECIAL = "'\"\\`#<>()"
 _PLAIN_CHARACTERS = "\t\n" + "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) not in _SPECIAL)
 _NOT_PLAIN = re.compile("[^" + re.escape(_PLAIN_CHARACTERS) + "]")
-_PLAIN_SPLIT = re.compile(r"(&&|\|\||;;|\|&|[\n;&|])")  # `_TOKEN`'s operators, in its order, and newline
+# `_TOKEN`'s operators and newline, each longest first as `_TOKEN` reads them; every alternative starts with
+# a literal, so the search skips to the next `\n;&|` (~3x faster than `&&|\|\||;;|\|&|[\n;&|]`).
+_PLAIN_SPLIT = re.compile(r"(\n|;;?|&&?|\|[|&]?)")
 
 
 @dataclass
