@@ -9,17 +9,21 @@ again and replaced. Writing is best effort (a read-only cache costs only the com
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 from importlib.util import MAGIC_NUMBER
 from pathlib import Path
 from types import CodeType
 
+try:  # CPython's own BLAKE2; hashlib would first load OpenSSL's bindings (~3 ms at start-up)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - other interpreters
+    from hashlib import blake2b
+
 
 def compiled(source: str, filename: str) -> CodeType:
     """`compile(source, filename, "exec")`, from the cache when it holds that source's code."""
-    digest = hashlib.blake2b(MAGIC_NUMBER + filename.encode() + b"\0" + source.encode(), digest_size=20).digest()
+    digest = blake2b(MAGIC_NUMBER + filename.encode() + b"\0" + source.encode(), digest_size=20).digest()
     path = _folder() / f"{digest.hex()}.bin"
     try:
         data = path.read_bytes()
