@@ -97,3 +97,16 @@ def test_units_come_from_the_same_walk(tmp_path: Path) -> None:
                 ("helm", "kz/base/inner-chart"), ("kustomize", "kz/overlays/prod"), ("kustomize", "z")]
             assert [p.relative_to(tree).as_posix() for p in found] == ["apps/plain/Dockerfile", "apps/plain/pod.yaml",
                                                                        "linked/pod.yaml"]
+
+
+def test_the_current_folder_lists_as_paths_do(tmp_path: Path, monkeypatch) -> None:
+    """`lashing config .`: files are "a.yaml", "b/c.yaml" (as Path(".") / name prints), never "./a.yaml"."""
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {hostPID: true}\n")
+    (tmp_path / "b" / "c.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: c}\nspec: {hostPID: true}\n")
+    monkeypatch.chdir(tmp_path)
+    found = list(iter_files(Path(".")))
+    assert found == _walk_reference(Path(".")) == [Path("a.yaml"), Path("b/c.yaml")]
+    assert [str(p) for p in found] == ["a.yaml", "b/c.yaml"]
+    assert {f.location.path for f in scan_paths([Path(".")]).findings} == {"a.yaml", "b/c.yaml"}
+    assert {f.location.path for f in scan_paths([Path("./b")]).findings} == {"b/c.yaml"}

@@ -181,8 +181,16 @@ def iter_files(root: Path, units: list[render.Unit] | None = None) -> Iterator[P
     With `units`, the same walk also collects the Helm charts and kustomizations it meets (what
     render.find_units finds, in its order) and leaves out their files, which are rendered, not read raw;
     a chart's folder is not entered (helm renders its subcharts)."""
+    return map(Path, _walk(root, units))
+
+
+_UNIT_FILES = frozenset({render.CHART_FILE, *render.KUSTOMIZATION_FILES})
+
+
+def _walk(root: Path, units: list[render.Unit] | None) -> Iterator[str]:
+    """iter_files' paths as text (a scan lists thousands: Path objects cost more than the listing)."""
     if root.is_file():
-        yield root
+        yield str(root)
         return
     stack = [(str(root), False)]
     while stack:
@@ -192,20 +200,21 @@ def iter_files(root: Path, units: list[render.Unit] | None = None) -> Iterator[P
                 entries = sorted(listing, key=lambda entry: entry.name)
         except OSError:
             continue
-        if units is not None:
+        if units is not None and not _UNIT_FILES.isdisjoint(entry.name for entry in entries):
             unit = render.unit_of(Path(folder), [e.name for e in entries if not _is_dir(e)])
             if unit is not None:
                 units.append(unit)
                 if unit.kind == "helm":
                     continue
                 in_unit = True
+        here = folder != "."  # "./name" is "name" as a Path, and in reports
         folders = []
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 if entry.name not in SKIP_DIRS:
-                    folders.append((entry.path, in_unit))
+                    folders.append((entry.path if here else entry.name, in_unit))
             elif not in_unit and wants(entry.name) and entry.is_file(follow_symlinks=False):
-                yield Path(entry.path)
+                yield entry.path if here else entry.name
         stack.extend(reversed(folders))
 
 
@@ -231,24 +240,24 @@ def scan_paths(paths: Iterable[Path], settings: Settings | None = None, workers:
     paths = list(paths)
     # Helm charts and kustomizations (render/): rendered and scanned below; their raw files are not.
     units: list[render.Unit] = []
-    files = [path for root in paths for path in iter_files(root, units)]
+    files = [path for root in paths for path in _walk(root, units)]
     if units:  # a file named on its own (or under another root) may still lie in a unit
-        files = [path for path in files if not render.covered(path, units)]
+        files = [path for path in files if not render.covered(Path(path), units)]
     workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
     total = ScanResult()
     if workers > 1 and len(files) >= PARALLEL_MIN_FILES and can_fork():
         compiled_rules()  # compile the catalog once, before forking: workers inherit it
-        if any(is_dockerfile(p.name) for p in files):
+        if any(is_dockerfile(os.path.basename(path)) for path in files):
             _dockerfile_catalog()
 
-        def work(path: Path) -> FileResult | str:
-            return _finish(_scan_file((str(path), settings), post is not None), post)
+        def work(path: str) -> FileResult | str:
+            return _finish(_scan_file((path, settings), post is not None), post)
 
         for result in run_forked(files, work, workers, _crashed):
             _merge(total, result)
     else:
         for path in files:
-            _merge(total, _finish(_scan_file((str(path), settings), post is not None), post))
+            _merge(total, _finish(_scan_file((path, settings), post is not None), post))
     for kind, item in render.scan_units(units, render_options, lambda name, data: scan_content(name, data, settings)):
         if kind == "warning":
             total.warnings.append(str(item))
@@ -257,7 +266,7 @@ def scan_paths(paths: Iterable[Path], settings: Settings | None = None, workers:
     return total
 
 
-def _crashed(path: Path, why: str) -> str:
+def _crashed(path: str, why: str) -> str:
     return f"{path}: could not be analysed ({why}); skipped"
 
 
@@ -273,18 +282,18 @@ def _finish(result: FileResult | str, post: Post | None) -> FileResult | str:
 def _scan_file(job: tuple[str, Settings], keep_hits: bool = False) -> FileResult | str:
     """One file's result, or a warning string when it cannot be read."""
     name, settings = job
-    path = Path(name)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return f"{path}: larger than {MAX_FILE_BYTES} bytes; skipped"
-        content = path.read_bytes()
+    try:  # non-blocking: a FIFO swapped in after the listing must not hang the scan
+        with open(os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as stream:
+            if os.fstat(stream.fileno()).st_size > MAX_FILE_BYTES:
+                return f"{name}: larger than {MAX_FILE_BYTES} bytes; skipped"
+            content = stream.read()
     except OSError as exc:
-        return f"{path}: cannot read: {exc.strerror}"
+        return f"{name}: cannot read: {exc.strerror}"
     try:
         return scan_content(name, content, settings, keep_hits)
     except Exception as exc:  # a parser bug on a stranger's file costs that file, not the whole scan
-        log.debug("scanning %s failed", path, exc_info=True)
-        return f"{path}: could not be analysed ({type(exc).__name__}); skipped"
+        log.debug("scanning %s failed", name, exc_info=True)
+        return f"{name}: could not be analysed ({type(exc).__name__}); skipped"
 
 
 def _merge(total: ScanResult, result: FileResult | str) -> None:
