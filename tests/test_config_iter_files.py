@@ -110,3 +110,22 @@ def test_the_current_folder_lists_as_paths_do(tmp_path: Path, monkeypatch) -> No
     assert [str(p) for p in found] == ["a.yaml", "b/c.yaml"]
     assert {f.location.path for f in scan_paths([Path(".")]).findings} == {"a.yaml", "b/c.yaml"}
     assert {f.location.path for f in scan_paths([Path("./b")]).findings} == {"b/c.yaml"}
+
+
+def test_file_reads_are_bounded_and_never_block(tmp_path: Path, monkeypatch) -> None:
+    """Files over the size bound are a warning; a FIFO (swapped in after the listing) is read without
+    waiting for a writer; a file right at the bound comes back whole."""
+    from lashing.analyzers.config import scan
+
+    monkeypatch.setattr(scan, "MAX_FILE_BYTES", 100_000)
+    small, exact, big = tmp_path / "small.yaml", tmp_path / "exact.yaml", tmp_path / "big.yaml"
+    small.write_text("kind: Pod\n")
+    exact.write_bytes(b"#" * 100_000)
+    big.write_bytes(b"#" * 100_001)
+    assert scan._read(str(small)) == b"kind: Pod\n" and scan._read(str(exact)) == b"#" * 100_000
+    assert scan._read(str(big)) is None
+    assert scan._scan_file((str(big), scan.Settings())) == f"{big}: larger than 100000 bytes; skipped"
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    assert scan._read(str(fifo)) == b""
+    assert "cannot read" in scan._scan_file((str(tmp_path / "gone.yaml"), scan.Settings()))

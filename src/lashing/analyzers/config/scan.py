@@ -282,18 +282,38 @@ def _finish(result: FileResult | str, post: Post | None) -> FileResult | str:
 def _scan_file(job: tuple[str, Settings], keep_hits: bool = False) -> FileResult | str:
     """One file's result, or a warning string when it cannot be read."""
     name, settings = job
-    try:  # non-blocking: a FIFO swapped in after the listing must not hang the scan
-        with open(os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as stream:
-            if os.fstat(stream.fileno()).st_size > MAX_FILE_BYTES:
-                return f"{name}: larger than {MAX_FILE_BYTES} bytes; skipped"
-            content = stream.read()
+    try:
+        content = _read(name)
     except OSError as exc:
         return f"{name}: cannot read: {exc.strerror}"
+    if content is None:
+        return f"{name}: larger than {MAX_FILE_BYTES} bytes; skipped"
     try:
         return scan_content(name, content, settings, keep_hits)
     except Exception as exc:  # a parser bug on a stranger's file costs that file, not the whole scan
         log.debug("scanning %s failed", name, exc_info=True)
         return f"{name}: could not be analysed ({type(exc).__name__}); skipped"
+
+
+def _read(name: str) -> bytes | None:
+    """A file's bytes, None when it holds more than MAX_FILE_BYTES. Plain system calls (no file object:
+    a scan reads thousands of small files), non-blocking (a FIFO swapped in after the listing must not hang
+    the scan), read to its end even if it grows meanwhile, up to the bound."""
+    fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        size = os.fstat(fd).st_size
+        if size > MAX_FILE_BYTES:
+            return None
+        parts: list[bytes] = []
+        total = 0
+        while part := os.read(fd, size + 1 - total if total <= size else 65536):
+            parts.append(part)
+            total += len(part)
+            if total > MAX_FILE_BYTES:
+                return None
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 def _merge(total: ScanResult, result: FileResult | str) -> None:
