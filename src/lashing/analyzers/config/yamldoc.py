@@ -134,6 +134,14 @@ def _typed_scalar(node: yaml.ScalarNode, tag: str) -> Any:
     return value  # timestamps, binary and custom tags stay text
 
 
+def _merge(mapping: dict[Any, Any], merged: Any) -> None:
+    """A merge key's value (a mapping or a list of them) into `mapping`, keys already there winning."""
+    for part in merged if isinstance(merged, list) else [merged]:
+        if isinstance(part, dict):
+            for k, v in part.items():
+                mapping.setdefault(k, v)
+
+
 class _Converter:
     """The exact walk: every node counted and depth-checked as it is converted, so a bound reports the line of
     the node that passed it. The fast walk (below) hands it every document it does not finish."""
@@ -173,11 +181,7 @@ class _Converter:
         for key_node, value_node in node.value:
             key_tag = _implicit(key_node.value) if key_node.tag is _PLAIN_TAG else key_node.tag
             if key_tag.endswith(":merge"):  # `<<: *base`
-                merged = self.convert(value_node, path, child_depth)
-                for part in merged if isinstance(merged, list) else [merged]:
-                    if isinstance(part, dict):
-                        for k, v in part.items():
-                            mapping.setdefault(k, v)
+                _merge(mapping, self.convert(value_node, path, child_depth))
                 continue
             key = (self._leaf(key_node, child_depth) if type(key_node) is _ScalarNode
                    else self.convert(key_node, path, child_depth))
@@ -239,11 +243,7 @@ class _FastConverter:
             if key_tag is _STR_TAG:
                 key = key_node.value
             elif key_tag.endswith(":merge"):  # `<<: *base`
-                merged = self.convert(value_node, path, child_depth)
-                for part in merged if isinstance(merged, list) else [merged]:
-                    if isinstance(part, dict):
-                        for k, v in part.items():
-                            mapping.setdefault(k, v)
+                _merge(mapping, self.convert(value_node, path, child_depth))
                 continue
             else:
                 key = (_typed_scalar(key_node, key_tag) if type(key_node) is _ScalarNode
