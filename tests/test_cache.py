@@ -103,16 +103,51 @@ def test_corrupt_cache_file_is_a_clear_error(tmp_path: Path) -> None:
     ],
 )
 def test_unreadable_entry_is_dropped_not_trusted(tmp_path: Path, payload: bytes) -> None:
-    import sqlite3
-
     import zstandard
+
+    _dropped(tmp_path, zstandard.ZstdCompressor().compress(payload))
+
+
+def _forged_frame(announced: int) -> bytes:
+    """A zstd frame whose header announces `announced` bytes of content, holding none."""
+    import struct
+
+    return bytes.fromhex("28b52ffd") + bytes([0xC0, 0x00]) + struct.pack("<Q", announced) + bytes([0x01, 0x00, 0x00])
+
+
+@pytest.mark.parametrize("what", ["announces a terabyte", "expands past the bound", "not zstd", "empty"])
+def test_a_hostile_entry_costs_no_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, what: str) -> None:
+    """Cache entries are decompressed within MAX_ENTRY_BYTES: a header announcing more is refused before the
+    decompressor reserves it, a frame without a size stops at the bound."""
+    import zstandard
+
+    from lashing.cache import layer_cache
+
+    monkeypatch.setattr(layer_cache, "MAX_ENTRY_BYTES", 1 << 20)
+    unsized = zstandard.ZstdCompressor(write_content_size=False).compress(b"[" * (2 << 20))
+    _dropped(tmp_path, {"announces a terabyte": _forged_frame(1 << 40), "expands past the bound": unsized,
+                        "not zstd": b"\x00" * 64, "empty": b""}[what])
+
+
+def test_an_analysis_over_the_bound_is_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lashing.cache import layer_cache
+
+    monkeypatch.setattr(layer_cache, "MAX_ENTRY_BYTES", 1000)
+    cache = LayerCache(tmp_path / "c.sqlite")
+    cache.put(_analysis(1, payload=50), "dpkg:1")
+    assert cache.total_bytes() == 0 and cache.get(_analysis(1, payload=1).diff_id, "dpkg:1") is None
+
+
+def _dropped(tmp_path: Path, stored: bytes) -> None:
+    """An entry whose stored bytes are `stored` reads as a miss and is deleted."""
+    import sqlite3
 
     cache = LayerCache(tmp_path / "c.sqlite")
     analysis = _analysis(1, payload=3)
     cache.put(analysis, "dpkg:1")
     key = cache.key(analysis.diff_id, "dpkg:1")
     with sqlite3.connect(cache.path) as db:
-        db.execute("UPDATE layers SET data = ? WHERE key = ?", (zstandard.ZstdCompressor().compress(payload), key))
+        db.execute("UPDATE layers SET data = ? WHERE key = ?", (stored, key))
     assert cache.get(analysis.diff_id, "dpkg:1") is None
     with sqlite3.connect(cache.path) as db:
         assert db.execute("SELECT COUNT(*) FROM layers WHERE key = ?", (key,)).fetchone()[0] == 0

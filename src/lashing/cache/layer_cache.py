@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2  # 2: AnalysisResult carries findings
 DEFAULT_MAX_BYTES = 2 * 1024**3
+MAX_ENTRY_BYTES = 512 * 1024**2  # one layer's analysis as JSON, decompressed
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder(LayerAnalysis)
 
@@ -82,7 +83,7 @@ class LayerCache:
         if row is None:
             return None
         try:
-            analysis = _DECODER.decode(zstandard.ZstdDecompressor().decompress(row[0]))
+            analysis = _DECODER.decode(_decompress(row[0]))
         except (msgspec.DecodeError, zstandard.ZstdError) as exc:
             log.warning("dropping unreadable cache entry for %s: %s", diff_id, exc)
             self._execute("DELETE FROM layers WHERE key = ?", (key,))
@@ -91,7 +92,11 @@ class LayerCache:
         return analysis
 
     def put(self, analysis: LayerAnalysis, signature: str) -> None:
-        data = zstandard.ZstdCompressor(level=3).compress(_ENCODER.encode(analysis))
+        """Store a layer's analysis (one that would not fit MAX_ENTRY_BYTES is not kept)."""
+        encoded = _ENCODER.encode(analysis)
+        if len(encoded) > MAX_ENTRY_BYTES:
+            return
+        data = zstandard.ZstdCompressor(level=3).compress(encoded)
         key = self.key(analysis.diff_id, signature)
         self._execute(
             "INSERT OR REPLACE INTO layers(key, diff_id, analyzers, data, size, last_used) VALUES (?,?,?,?,?,?)",
@@ -131,3 +136,12 @@ class LayerCache:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _decompress(data: bytes) -> bytes:
+    """An entry's JSON, never more than MAX_ENTRY_BYTES: a frame that announces more is refused before any
+    allocation (the decompressor would reserve what the header says), one that does not say is cut there."""
+    size = zstandard.frame_content_size(data)
+    if size > MAX_ENTRY_BYTES:
+        raise zstandard.ZstdError(f"entry announces {size} bytes, over the {MAX_ENTRY_BYTES}-byte bound")
+    return zstandard.ZstdDecompressor().decompress(data, max_output_size=MAX_ENTRY_BYTES)
