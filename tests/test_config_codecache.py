@@ -63,3 +63,15 @@ def test_syntax_errors_are_not_kept(compiles: list[str], tmp_path: Path) -> None
     with pytest.raises(SyntaxError):
         codecache.compiled("def (:\n", "<cel>")
     assert not (tmp_path / "code").exists() or not any((tmp_path / "code").iterdir())
+
+
+def test_state_files_are_read_within_a_bound(tmp_path: Path) -> None:
+    """Derived state files (compiled code, parsed catalogs) are read only up to a size bound."""
+    from lashing.paths import read_state_file, write_state_file
+
+    path = tmp_path / "deep" / "f.bin"
+    write_state_file(path, b"x" * 10)
+    assert read_state_file(path, limit=10) == b"x" * 10
+    assert read_state_file(path, limit=9) is None
+    assert read_state_file(tmp_path / "missing.bin") is None
+    assert [p.name for p in path.parent.iterdir()] == ["f.bin"]  # no partial file left beside it

@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
-
-try:  # CPython's own BLAKE2; hashlib would first load OpenSSL's bindings (~3 ms at start-up)
-    from _blake2 import blake2b
-except ImportError:  # pragma: no cover - other interpreters
-    from hashlib import blake2b
 
 import yaml
 
 from lashing import __version__
 from lashing.errors import LashingError
 from lashing.model import Severity
+from lashing.paths import cache_dir, content_digest, read_state_file, write_state_file
 from lashing.yamlload import load_bundled
 
 RULES_PACKAGE = "lashing.analyzers.config"
@@ -110,10 +105,9 @@ def bundled_catalogs() -> dict[str, Any]:
     folder = resources.files(RULES_PACKAGE) / "rules"
     texts = {entry.name: entry.read_bytes() for entry in sorted(folder.iterdir(), key=lambda e: e.name)
              if entry.name.endswith((".yaml", ".yml"))}
-    digest = blake2b(__version__.encode(), digest_size=16)
-    for name, text in texts.items():
-        digest.update(b"\0%s\0%d\0" % (name.encode(), len(text)) + text)
-    saved = _cached_json(digest.hexdigest(), list(texts))
+    key = content_digest(__version__.encode(), *(part for name, text in texts.items()
+                                                 for part in (name.encode(), text))).hex()
+    saved = _cached_json(key, list(texts))
     if saved is not None:
         return saved
     catalogs = {}
@@ -122,20 +116,19 @@ def bundled_catalogs() -> dict[str, Any]:
             catalogs[name] = load_bundled(text.decode("utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise CatalogError(f"rule catalog {name} is not valid YAML: {exc}") from None
-    _save_json(digest.hexdigest(), catalogs)
+    _save_json(key, catalogs)
     return catalogs
 
 
 def _cache_file(key: str) -> Path:
-    from lashing.paths import cache_dir
-
     return cache_dir() / "catalogs" / f"{key}.json"
 
 
 def _cached_json(key: str, names: list[str]) -> dict[str, Any] | None:
+    text = read_state_file(_cache_file(key))
     try:
-        data = json.loads(_cache_file(key).read_bytes())
-    except (OSError, ValueError):
+        data = json.loads(text) if text is not None else None
+    except ValueError:
         return None
     return data if isinstance(data, dict) and list(data) == names else None
 
@@ -146,13 +139,9 @@ def _save_json(key: str, catalogs: dict[str, Any]) -> None:
         text = json.dumps(catalogs, ensure_ascii=False)
         if json.loads(text) != catalogs:
             return
-        path = _cache_file(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    except (OSError, TypeError, ValueError):
+    except (TypeError, ValueError):
         return
+    write_state_file(_cache_file(key), text.encode("utf-8"))
 
 
 def find_rule(rule_id: str) -> Rule | None:
